@@ -1,0 +1,55 @@
+# Two commands start everything on a fresh clone:
+#   make lab    - set up .venv (first time only) and open JupyterLab on notebooks/
+#   make test   - set up .venv (first time only), run unit tests and execute every notebook
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+KERNEL := lecture05
+
+# Notebooks always run offline and on the default (fast) profile in tests.
+TEST_ENV := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+
+.PHONY: lab test unit notebooks html results lint clean-build help
+
+help:
+	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
+	@echo "make test    - unit tests + every notebook executed by nbval"
+	@echo "make html    - execute notebooks and render them to build/html/"
+	@echo "make results - refresh the README results table from build/metrics/"
+	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
+
+# The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Lecture 05 (.venv)" >/dev/null
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+unit: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q
+
+notebooks: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks -q -p no:cacheprovider
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -q
+	$(BIN)/python scripts/update_results.py
+
+html: $(STAMP)
+	mkdir -p build/html
+	$(TEST_ENV) $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
+		--output-dir build/html notebooks/*.ipynb
+
+results: $(STAMP)
+	$(BIN)/python scripts/update_results.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check lecture_utils tests scripts notebooks
+
+clean-build:
+	rm -rf build

@@ -1,0 +1,169 @@
+"""Plotting that reads from the back of a lecture hall: big figures, thick boxes, large labels."""
+
+from __future__ import annotations
+
+import inspect
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib import patches
+
+__all__ = [
+    "use_lecture_style",
+    "to_numpy_image",
+    "class_colour",
+    "draw_boxes",
+    "overlay_masks",
+    "show_semantic",
+    "image_grid",
+    "show_source",
+]
+
+#: a colour-blind-safe palette (Okabe-Ito), one colour per class id (0 = background)
+PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+
+
+def use_lecture_style() -> None:
+    """Matplotlib defaults for projection: large fonts and figures."""
+    plt.rcParams.update({
+        "figure.figsize": (10, 6),
+        "figure.dpi": 100,
+        "font.size": 14,
+        "axes.titlesize": 16,
+        "axes.labelsize": 14,
+        "legend.fontsize": 12,
+        "lines.linewidth": 2.5,
+        "image.interpolation": "nearest",
+    })
+
+
+def class_colour(label: int) -> str:
+    return PALETTE[int(label) % len(PALETTE)] if int(label) > 0 else "#FFFFFF"
+
+
+def to_numpy_image(image) -> np.ndarray:
+    """``[3, H, W]`` / ``[H, W, 3]`` / ``[H, W]`` tensor or array -> ``[H, W, (3)]`` array for imshow."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().numpy()
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[0] in (1, 3) and image.shape[-1] not in (1, 3):
+        image = np.transpose(image, (1, 2, 0))
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3):
+        raise ValueError(f"image must be 2-D or 3-D, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 1)
+    return image
+
+
+def _axis(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 7))
+    return ax
+
+
+def draw_boxes(image, boxes, labels=None, scores=None, *, class_names=None, ax=None,
+               colour=None, linestyle="-", title=None, linewidth=3.0, fontsize=13):
+    """Show ``image`` with ``xyxy`` boxes ``[N, 4]``, optional labels and scores."""
+    ax = _axis(ax)
+    if image is not None:
+        ax.imshow(to_numpy_image(image))
+    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    n = len(boxes)
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"labels has {len(labels)} entries for {n} boxes")
+    if scores is not None and len(scores) != n:
+        raise ValueError(f"scores has {len(scores)} entries for {n} boxes")
+    for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
+        label = int(labels[i]) if labels is not None else None
+        c = colour or (class_colour(label) if label is not None else "#E69F00")
+        ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=c,
+                                       linewidth=linewidth, linestyle=linestyle))
+        text = []
+        if label is not None:
+            text.append(class_names[label - 1] if class_names else str(label))
+        if scores is not None:
+            text.append(f"{float(scores[i]):.2f}")
+        if text:
+            ax.text(x1, y1, " ".join(text), color="black", fontsize=fontsize, va="bottom",
+                    bbox={"facecolor": c, "alpha": 0.85, "pad": 1.5, "edgecolor": "none"})
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def overlay_masks(image, masks, labels=None, *, ax=None, alpha=0.55, title=None, outline=True):
+    """Colour each instance mask ``[N, H, W]`` over ``image``; colours by label if given."""
+    ax = _axis(ax)
+    img = to_numpy_image(image).astype(np.float32)
+    if img.ndim == 2:
+        img = np.stack([img] * 3, -1)
+    if img.max() > 1:
+        img = img / 255.0
+    masks = torch.as_tensor(masks).bool().cpu().numpy().reshape(-1, *img.shape[:2])
+    out = img.copy()
+    cmap = plt.get_cmap("tab10")
+    for i, m in enumerate(masks):
+        rgb = (np.array(plt.matplotlib.colors.to_rgb(class_colour(int(labels[i]))))
+               if labels is not None else np.array(cmap(i % 10)[:3]))
+        out[m] = (1 - alpha) * out[m] + alpha * rgb
+    ax.imshow(out)
+    if outline:
+        for m in masks:
+            if m.any():
+                ax.contour(m, levels=[0.5], colors="white", linewidths=1.5)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_semantic(semantic, *, class_names=None, ax=None, title=None, legend=True):
+    """A semantic mask ``[H, W]`` of class ids drawn in the class palette, with a legend."""
+    ax = _axis(ax)
+    sem = torch.as_tensor(semantic).cpu().numpy().astype(int)
+    n = max(int(sem.max()) + 1, len(class_names) + 1 if class_names else 1)
+    colours = np.array([plt.matplotlib.colors.to_rgb(class_colour(k) if k else "#202020")
+                        for k in range(n)])
+    ax.imshow(colours[sem])
+    if legend and class_names:
+        handles = [patches.Patch(color=colours[0], label="background")]
+        handles += [patches.Patch(color=colours[k + 1], label=name) for k, name in enumerate(class_names)]
+        ax.legend(handles=handles, loc="upper right", fontsize=10, framealpha=0.8)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def image_grid(images, titles=None, ncols: int = 4, size: float = 3.5):
+    """Lay images out in a grid; returns ``(fig, axes)``. Each item may be an image or ``None``."""
+    images = list(images)
+    if not images:
+        raise ValueError("images is empty")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    nrows = (len(images) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i < len(images) and images[i] is not None:
+            ax.imshow(to_numpy_image(images[i]))
+            if titles is not None:
+                ax.set_title(titles[i])
+    fig.tight_layout()
+    return fig, axes
+
+
+def show_source(obj) -> None:
+    """Display the source of a ``lecture_utils`` function or class with syntax highlighting."""
+    source = inspect.getsource(obj)
+    try:
+        from IPython.display import Code, display
+
+        display(Code(source, language="python"))
+    except ImportError:  # outside Jupyter
+        print(source)

@@ -1,0 +1,139 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from coco_cases import pycocotools_stats, random_coco_case
+
+from lecture_utils.data import SceneConfig, make_scene, to_coco
+from lecture_utils.metrics import (
+    COCO_STATS,
+    average_precision,
+    coco_evaluate,
+    confusion_matrix,
+    mask_iou,
+    match_detections,
+    mean_average_precision,
+    mean_iou,
+    per_class_iou,
+    pixel_accuracy,
+    precision_recall_curve,
+)
+
+
+def test_matching_rules_on_a_hand_made_case():
+    gt_boxes = torch.tensor([[0.0, 0, 10, 10], [20.0, 20, 30, 30]])
+    gt_labels = torch.tensor([1, 2])
+    pred = torch.tensor([
+        [0.0, 0, 10, 10],    # TP for object 0
+        [0.5, 0, 10, 10],    # duplicate of object 0 -> FP
+        [20.0, 20, 30, 30],  # right place, wrong class -> FP, object 1 stays a miss
+        [50.0, 50, 60, 60],  # nothing there -> FP
+    ])
+    scores = torch.tensor([0.9, 0.8, 0.95, 0.3])
+    labels = torch.tensor([1, 1, 1, 1])
+    is_tp, matched = match_detections(pred, scores, labels, gt_boxes, gt_labels)
+    assert is_tp.tolist() == [True, False, False, False]
+    assert matched.tolist() == [0, -1, -1, -1]
+
+
+def test_precision_recall_curve_by_hand():
+    is_tp = torch.tensor([True, False, True, True, False])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5])
+    p, r = precision_recall_curve(is_tp, scores, num_gt=4)
+    torch.testing.assert_close(p, torch.tensor([1, 1 / 2, 2 / 3, 3 / 4, 3 / 5], dtype=torch.float64))
+    torch.testing.assert_close(r, torch.tensor([0.25, 0.25, 0.5, 0.75, 0.75], dtype=torch.float64))
+    # all-point: envelope 1 up to 0.25, then 0.75 up to 0.75 -> 0.25 + 0.5 * 0.75
+    assert average_precision(p, r, "voc10") == pytest.approx(0.25 + 0.5 * 0.75)
+    # 11-point: r = 0, .1, .2 -> 1 ; .3 .. .7 -> 0.75 ; .8 .9 1 -> 0
+    assert average_precision(p, r, "voc07") == pytest.approx((3 * 1 + 5 * 0.75) / 11)
+    # 101-point: r = 0..0.25 (26 points) -> 1 ; 0.26..0.75 (50 points) -> 0.75
+    assert average_precision(p, r, "coco") == pytest.approx((26 + 50 * 0.75) / 101)
+
+
+def test_average_precision_edge_cases():
+    assert average_precision(torch.zeros(0), torch.zeros(0), "coco") == 0.0
+    with pytest.raises(ValueError, match="method"):
+        average_precision(torch.ones(1), torch.ones(1), "voc2012")
+    with pytest.raises(ValueError, match="recall"):
+        average_precision(torch.ones(2), torch.tensor([0.5, 0.2]))
+
+
+def scenes_and_noisy_detections(n=30, seed=0):
+    cfg = SceneConfig(image_size=96)
+    scenes = [make_scene(seed, i, cfg) for i in range(n)]
+    g = torch.Generator().manual_seed(seed)
+    preds = []
+    for s in scenes:
+        b = s["boxes"].as_subclass(torch.Tensor)
+        noisy = b + torch.randn(b.shape, generator=g) * 2
+        noisy = torch.cat([noisy[:, :2], torch.maximum(noisy[:, 2:], noisy[:, :2] + 1)], 1)
+        fp = torch.rand(2, 2, generator=g) * 80
+        fp = torch.cat([fp, fp + 10], 1)
+        preds.append({"boxes": torch.cat([noisy, fp]),
+                      "scores": torch.rand(len(b) + 2, generator=g),
+                      "labels": torch.cat([s["labels"], torch.randint(1, 4, (2,), generator=g)])})
+    return scenes, preds
+
+
+def test_didactic_map_equals_coco_ap50_and_pycocotools():
+    scenes, preds = scenes_and_noisy_detections()
+    coco_gt = to_coco(scenes, with_masks=False)
+    dets = [{"image_id": s["image_id"], "category_id": int(lab), "score": float(sc),
+             "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]}
+            for s, p in zip(scenes, preds, strict=True)
+            for (x1, y1, x2, y2), sc, lab in zip(p["boxes"].tolist(), p["scores"], p["labels"], strict=True)]
+    ours = coco_evaluate(coco_gt, dets)
+    ref = pycocotools_stats(coco_gt, dets)
+    np.testing.assert_allclose([ours[k] for k in COCO_STATS], ref, atol=1e-9, rtol=0)
+    didactic = mean_average_precision(preds, scenes, iou_threshold=0.5, method="coco", num_classes=3)
+    assert didactic["mAP"] == pytest.approx(ours["AP50"], abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_coco_evaluate_equals_pycocotools(seed):
+    gt, dets = random_coco_case(seed, max_dets=150 if seed % 4 == 0 else 25,
+                                crowd_rate=0.3 if seed % 3 == 0 else 0.05)
+    ours = coco_evaluate(gt, dets)
+    np.testing.assert_allclose([ours[k] for k in COCO_STATS], pycocotools_stats(gt, dets), atol=1e-9, rtol=0)
+
+
+def test_coco_evaluate_edge_cases():
+    gt, dets = random_coco_case(5)
+    empty = coco_evaluate(gt, [])
+    assert empty["AP"] == 0.0 and empty["AR100"] == 0.0
+    no_gt = dict(gt, annotations=[])
+    assert coco_evaluate(no_gt, dets)["AP"] == -1.0  # undefined, as in pycocotools
+    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+               for a in gt["annotations"] if not a["iscrowd"]]
+    assert coco_evaluate(gt, perfect)["AP"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="image_id"):
+        coco_evaluate(gt, [{"image_id": -7, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}])
+    with pytest.raises(ValueError, match="missing"):
+        coco_evaluate(gt, [{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 1.0}])
+    with pytest.raises(ValueError, match="annotations"):
+        coco_evaluate({"images": []}, [])
+    with pytest.raises(ValueError, match="NaN"):
+        coco_evaluate(gt, [{"image_id": 1, "category_id": 1, "bbox": [0, 0, math.nan, 1], "score": 1.0}])
+
+
+def test_mask_iou_and_semantic_metrics():
+    a = torch.zeros(2, 4, 4, dtype=torch.bool)
+    a[0, :2, :2] = True
+    a[1, :, :] = True
+    b = torch.zeros(1, 4, 4, dtype=torch.bool)
+    b[0, :2, :] = True
+    torch.testing.assert_close(mask_iou(a, b), torch.tensor([[4 / 8], [8 / 16]], dtype=torch.float64))
+    target = torch.tensor([[0, 0, 1], [1, 2, 2]])
+    pred = torch.tensor([[0, 1, 1], [1, 2, 0]])
+    conf = confusion_matrix(pred, target, 3)
+    assert conf.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert pixel_accuracy(conf) == pytest.approx(4 / 6)
+    torch.testing.assert_close(per_class_iou(conf), torch.tensor([1 / 3, 2 / 3, 1 / 2], dtype=torch.float64))
+    assert mean_iou(conf) == pytest.approx((1 / 3 + 2 / 3 + 1 / 2) / 3)
+    # class 3 absent from both maps is left out of the mean
+    assert mean_iou(confusion_matrix(pred, target, 4)) == pytest.approx(mean_iou(conf))
+    with pytest.raises(TypeError, match="argmax"):
+        confusion_matrix(pred.float(), target, 3)
+    with pytest.raises(ValueError, match="outside"):
+        confusion_matrix(pred + 5, target, 3)
