@@ -16,13 +16,12 @@ help:
 	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
 	@echo "make test    - unit tests + every notebook executed by nbval"
 	@echo "make html    - execute notebooks and render them to build/html/"
-	@echo "make results - refresh the README results table from build/metrics/"
+	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
 
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Lecture 05 (.venv)" >/dev/null
 	touch $(STAMP)
@@ -46,7 +45,7 @@ html: $(STAMP)
 		--output-dir build/html notebooks/*.ipynb
 
 results: $(STAMP)
-	$(BIN)/python scripts/update_results.py
+	$(BIN)/python scripts/update_results.py --readme
 
 lint: $(STAMP)
 	$(BIN)/ruff check lecture_utils tests scripts notebooks

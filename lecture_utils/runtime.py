@@ -15,6 +15,7 @@ import json
 import math
 import os
 import random
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +35,7 @@ __all__ = [
     "record",
     "load_metrics",
     "current_notebook",
+    "finish",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,7 @@ DATA_DIR = REPO_ROOT / "data"
 
 _TRUE = {"1", "true", "yes", "on"}
 _notebook: str | None = None
+_started: float | None = None
 
 
 def _flag(name: str) -> bool:
@@ -106,12 +109,16 @@ def setup(notebook: str, seed: int = 0, *, quiet: bool = False) -> torch.device:
     Seeds everything, chooses the device, sets readable plotting defaults and remembers
     ``notebook`` as the file that :func:`record` writes to. Returns the device.
     """
-    global _notebook
+    global _notebook, _started
     if not isinstance(notebook, str) or not notebook.strip() or "/" in notebook:
         raise ValueError(f"notebook must be a plain name such as '01_iou_map', got {notebook!r}")
     _notebook = notebook
+    _started = time.perf_counter()
     seed_everything(seed)
     device = get_device()
+    # a fresh run replaces the numbers of the previous one
+    (BUILD_DIR / "metrics" / f"{notebook}.json").unlink(missing_ok=True)
+    record("device", device.type)
     from . import viz  # local import: plotting is not needed by the core algorithms
 
     viz.use_lecture_style()
@@ -166,3 +173,21 @@ def load_metrics(metrics_dir: Path | None = None) -> Mapping[str, dict]:
     if not metrics_dir.exists():
         return {}
     return {p.stem: json.loads(p.read_text()) for p in sorted(metrics_dir.glob("*.json"))}
+
+
+def finish() -> dict:
+    """Record the notebook's wall time since :func:`setup` and show everything it measured.
+
+    The last cell of every notebook calls it; the table it prints is the notebook's
+    closing summary, built from the recorded numbers, never typed in.
+    """
+    if _notebook is None or _started is None:
+        raise ValueError("notebook: call setup('<notebook name>') first")
+    record("runtime_s", round(time.perf_counter() - _started, 1))
+    numbers = load_metrics().get(_notebook, {})
+    width = max(len(k) for k in numbers)
+    print(f"Measured in this run ({_notebook}):")
+    for key, value in numbers.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"  {key:<{width}}  {shown}")
+    return numbers

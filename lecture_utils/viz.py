@@ -18,6 +18,7 @@ __all__ = [
     "show_semantic",
     "image_grid",
     "show_source",
+    "interactive_figure",
 ]
 
 #: a colour-blind-safe palette (Okabe-Ito), one colour per class id (0 = background)
@@ -167,3 +168,39 @@ def show_source(obj) -> None:
         display(Code(source, language="python"))
     except ImportError:  # outside Jupyter
         print(source)
+
+
+def interactive_figure(draw, **controls):
+    """Sliders that redraw a figure in place; the default picture is drawn right away.
+
+    ``draw(**values)`` must return a matplotlib figure; ``controls`` maps its keyword
+    arguments to ipywidgets (``FloatSlider`` and friends). The first figure is an ordinary
+    output, so a notebook executed headless (CI, ``make html``) still shows it; moving a
+    slider replaces that same output through its display id.
+    """
+    from IPython.display import display
+
+    if not controls:
+        raise ValueError("controls: give at least one widget, e.g. x=FloatSlider(...)")
+
+    def render():
+        fig = draw(**{name: w.value for name, w in controls.items()})
+        if fig is None:
+            raise ValueError("draw must return the figure it made")
+        return fig
+
+    fig = render()
+    handle = display(fig, display_id=True)
+    plt.close(fig)
+
+    def on_change(_change):
+        new = render()
+        handle.update(new)
+        plt.close(new)
+
+    import ipywidgets as widgets
+
+    for w in controls.values():
+        w.observe(on_change, names="value")
+    display(widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
+    return controls
