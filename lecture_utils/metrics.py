@@ -28,6 +28,7 @@ __all__ = [
     "mean_average_precision",
     "COCO_STATS",
     "coco_evaluate",
+    "detections_to_coco",
     "mask_iou",
     "confusion_matrix",
     "pixel_accuracy",
@@ -466,6 +467,23 @@ def coco_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dict[str, 
     s["ARm"] = _summarize(precision, recall, False, area="medium")
     s["ARl"] = _summarize(precision, recall, False, area="large")
     return s
+
+
+def detections_to_coco(predictions: Sequence[Mapping], image_ids: Sequence[int]) -> list[dict]:
+    """Per-image tensor predictions (``boxes`` xyxy, ``scores``, ``labels``) -> COCO detection list."""
+    if len(predictions) != len(image_ids):
+        raise ValueError(f"predictions ({len(predictions)}) and image_ids ({len(image_ids)}) differ in length")
+    out = []
+    for pred, image_id in zip(predictions, image_ids, strict=True):
+        boxes = check_boxes(torch.as_tensor(pred["boxes"]).as_subclass(torch.Tensor).reshape(-1, 4),
+                            "predictions[i]['boxes']")
+        n = boxes.shape[0]
+        scores = _as_1d(torch.as_tensor(pred["scores"]).as_subclass(torch.Tensor), n, "predictions[i]['scores']")
+        labels = _as_1d(torch.as_tensor(pred["labels"]).as_subclass(torch.Tensor), n, "predictions[i]['labels']")
+        for (x1, y1, x2, y2), score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True):
+            out.append({"image_id": int(image_id), "category_id": int(label), "score": float(score),
+                        "bbox": [x1, y1, x2 - x1, y2 - y1]})
+    return out
 
 
 # --------------------------------------------------------------------------------------

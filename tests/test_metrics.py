@@ -137,3 +137,24 @@ def test_mask_iou_and_semantic_metrics():
         confusion_matrix(pred.float(), target, 3)
     with pytest.raises(ValueError, match="outside"):
         confusion_matrix(pred + 5, target, 3)
+
+
+def test_noisy_detector_and_coco_export():
+    from lecture_utils.metrics import detections_to_coco
+    from lecture_utils.simulate import noisy_detections
+
+    scenes = [make_scene(4, i, SceneConfig(image_size=96)) for i in range(20)]
+    gt = to_coco(scenes, with_masks=False)
+    ids = [s["image_id"] for s in scenes]
+    perfect = noisy_detections(scenes, loc_noise=0.0, false_alarms=0.0)
+    assert coco_evaluate(gt, detections_to_coco(perfect, ids))["AP"] == pytest.approx(1.0)
+    stats = [coco_evaluate(gt, detections_to_coco(noisy_detections(scenes, loc_noise=s, seed=1), ids))
+             for s in (0.02, 0.15)]
+    # localisation noise hurts the strict threshold more than the loose one
+    assert stats[0]["AP75"] - stats[1]["AP75"] > stats[0]["AP50"] - stats[1]["AP50"]
+    missed = noisy_detections(scenes, loc_noise=0.0, miss_rate=1.0, false_alarms=0.0)
+    assert coco_evaluate(gt, detections_to_coco(missed, ids))["AR100"] == 0.0
+    with pytest.raises(ValueError, match="miss_rate"):
+        noisy_detections(scenes, miss_rate=1.5)
+    with pytest.raises(ValueError, match="image_ids"):
+        detections_to_coco(perfect, ids[:-1])
