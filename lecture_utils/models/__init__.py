@@ -1,0 +1,1 @@
+"""Models of the course: small, readable ``nn.Module``s, one family per module."""
