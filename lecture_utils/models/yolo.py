@@ -1,0 +1,152 @@
+"""YOLO v1 (Redmon et al., 2016) for the course's scenes: one network, one look, S x S x (5B + C).
+
+The image is cut into an ``S x S`` grid. The cell that contains an object's *centre* is
+responsible for it. Each cell predicts ``B`` boxes — centre offsets inside the cell ``(x, y)``,
+square roots of the size relative to the image ``(sqrt w, sqrt h)``, and a confidence — and one
+set of ``C`` class probabilities shared by its boxes. The paper's 448x448 input, S = 7, B = 2,
+C = 20 gives 7 x 7 x 30; our 128x128 scenes with S = 8, B = 2, C = 3 give 8 x 8 x 13.
+
+Activations are a choice of this course: sigmoids keep ``x, y, sqrt w, sqrt h`` and the
+confidence in [0, 1] and a softmax makes the class scores probabilities; the loss is the paper's
+sum of squared errors on those values.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..boxes import batched_nms, box_iou, check_boxes
+from .backbones import SmallBackbone, conv_bn_relu
+
+__all__ = ["YOLOv1", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode"]
+
+
+class YOLOv1(nn.Module):
+    """Backbone (stride 8) -> one more stride-2 stage -> 1x1 conv to ``5B + C`` channels per cell.
+
+    ``forward`` returns activated predictions ``[N, S, S, 5B + C]``: for each of the B boxes
+    ``(x, y, sqrt w, sqrt h, confidence)``, then ``C`` class probabilities.
+    """
+
+    def __init__(self, num_classes: int = 3, grid: int = 8, boxes_per_cell: int = 2, image_size: int = 128):
+        super().__init__()
+        if image_size % grid or image_size // grid != 16:
+            raise ValueError(f"this network has stride 16: image_size / grid must be 16, got {image_size} / {grid}")
+        self.S, self.B, self.C, self.image_size = grid, boxes_per_cell, num_classes, image_size
+        self.backbone = SmallBackbone()
+        c = self.backbone.out_channels
+        self.neck = nn.Sequential(conv_bn_relu(c, 2 * c, stride=2), conv_bn_relu(2 * c, 2 * c))
+        self.head = nn.Conv2d(2 * c, 5 * boxes_per_cell + num_classes, 1)
+
+    def forward(self, images: Tensor) -> Tensor:
+        raw = self.head(self.neck(self.backbone(images))).permute(0, 2, 3, 1)  # [N, S, S, 5B + C]
+        boxes = torch.sigmoid(raw[..., : 5 * self.B])
+        classes = torch.softmax(raw[..., 5 * self.B:], dim=-1)
+        return torch.cat([boxes, classes], dim=-1)
+
+
+def yolo_targets(boxes: Tensor, labels: Tensor, grid: int = 8, num_classes: int = 3,
+                 image_size: int = 128) -> tuple[Tensor, int]:
+    """Encode one image's objects as ``[S, S, 5 + C]``: ``(has object, x, y, sqrt w, sqrt h, one-hot)``.
+
+    ``x, y`` are the centre's offsets inside its cell (0..1); ``sqrt w, sqrt h`` are square roots of
+    the size relative to the image. A cell holds at most one object — v1's known limit: when
+    several centres fall in one cell the largest object is kept. Returns ``(target, dropped)``.
+    """
+    check_boxes(boxes, "boxes")
+    if len(labels) != len(boxes):
+        raise ValueError(f"labels has {len(labels)} entries for {len(boxes)} boxes")
+    if len(labels) and (labels.min() < 1 or labels.max() > num_classes):
+        raise ValueError(f"labels must be in 1..{num_classes}")
+    target = torch.zeros(grid, grid, 5 + num_classes)
+    cell = image_size / grid
+    dropped = 0
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    for k in torch.argsort(areas, descending=True).tolist():
+        x1, y1, x2, y2 = boxes[k].tolist()
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        j, i = min(int(cx // cell), grid - 1), min(int(cy // cell), grid - 1)
+        if target[i, j, 0] == 1:
+            dropped += 1
+            continue
+        target[i, j, :5] = torch.tensor([1.0, cx / cell - j, cy / cell - i,
+                                         ((x2 - x1) / image_size) ** 0.5, ((y2 - y1) / image_size) ** 0.5])
+        target[i, j, 5 + int(labels[k]) - 1] = 1.0
+    return target, dropped
+
+
+def yolo_boxes(cell_boxes: Tensor, image_size: int = 128) -> Tensor:
+    """``[..., S, S, 4]`` of ``(x, y, sqrt w, sqrt h)`` in cell/relative units -> xyxy pixels."""
+    S = cell_boxes.shape[-2]
+    cell = image_size / S
+    i = torch.arange(S, dtype=cell_boxes.dtype, device=cell_boxes.device).view(S, 1)
+    j = torch.arange(S, dtype=cell_boxes.dtype, device=cell_boxes.device).view(1, S)
+    cx = (j + cell_boxes[..., 0]) * cell
+    cy = (i + cell_boxes[..., 1]) * cell
+    w = cell_boxes[..., 2] ** 2 * image_size
+    h = cell_boxes[..., 3] ** 2 * image_size
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
+
+
+def yolo_loss(pred: Tensor, target: Tensor, boxes_per_cell: int = 2, lambda_coord: float = 5.0,
+              lambda_noobj: float = 0.5, image_size: int = 128) -> dict[str, Tensor]:
+    """The YOLO v1 loss, summed over cells and averaged over the batch.
+
+    In a cell with an object, the *responsible* predictor is the one of the B whose box has the
+    highest IoU with the object; it gets the coordinate loss (weighted by ``lambda_coord``, on
+    ``sqrt w, sqrt h`` so that an error in a small box costs more) and a confidence target equal
+    to that IoU. All other predictors are pushed to confidence 0 with weight ``lambda_noobj``.
+    Class probabilities are fitted in cells with an object.
+    """
+    if pred.shape[:-1] != target.shape[:-1]:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} disagree on the grid")
+    B = boxes_per_cell
+    n = pred.shape[0]
+    obj = target[..., 0] > 0  # [N, S, S]
+    pb = pred[..., : 5 * B].reshape(*pred.shape[:-1], B, 5)  # [N, S, S, B, 5]
+    tb = target[..., 1:5]
+    with torch.no_grad():
+        p_xyxy = yolo_boxes(pb[..., :4].movedim(-2, 0), image_size).movedim(0, -2)  # [N, S, S, B, 4]
+        t_xyxy = yolo_boxes(tb, image_size)  # [N, S, S, 4]
+        flat_p, flat_t = p_xyxy.reshape(-1, B, 4), t_xyxy.reshape(-1, 4)
+        ious = torch.stack([box_iou(flat_p[:, b], flat_t).diagonal() for b in range(B)], -1)
+        ious = ious.nan_to_num(0.0).reshape(*obj.shape, B)
+        responsible = torch.zeros_like(ious, dtype=torch.bool)
+        responsible.scatter_(-1, ious.argmax(-1, keepdim=True), True)
+        responsible &= obj[..., None]
+    resp = responsible
+    coord = ((pb[..., 0:2] - tb[..., None, 0:2]) ** 2).sum(-1)
+    size = ((pb[..., 2:4] - tb[..., None, 2:4]) ** 2).sum(-1)
+    conf = pb[..., 4]
+    loss_xy = lambda_coord * coord[resp].sum() / n
+    loss_wh = lambda_coord * size[resp].sum() / n
+    loss_obj = ((conf - ious)[resp] ** 2).sum() / n
+    loss_noobj = lambda_noobj * (conf[~resp] ** 2).sum() / n
+    loss_cls = ((pred[..., 5 * B:] - target[..., 5:]) ** 2).sum(-1)[obj].sum() / n
+    return {"loss_xy": loss_xy, "loss_wh": loss_wh, "loss_obj": loss_obj,
+            "loss_noobj": loss_noobj, "loss_cls": loss_cls}
+
+
+@torch.no_grad()
+def yolo_decode(pred: Tensor, boxes_per_cell: int = 2, image_size: int = 128, score_thresh: float = 0.05,
+                nms_thresh: float = 0.5, max_dets: int = 100) -> list[dict]:
+    """Detections: class-specific score = confidence x P(class | object), then per-class NMS."""
+    B = boxes_per_cell
+    out = []
+    for p in pred:
+        S = p.shape[0]
+        pb = p[..., : 5 * B].reshape(S, S, B, 5)
+        boxes = yolo_boxes(pb[..., :4].movedim(-2, 0), image_size).movedim(0, -2).reshape(-1, 4)
+        boxes = boxes.clamp(0, image_size)
+        probs = p[..., 5 * B:]  # [S, S, C]
+        scores = (pb[..., 4:5] * probs[:, :, None, :]).reshape(-1, probs.shape[-1])  # [S*S*B, C]
+        C = scores.shape[1]
+        boxes = boxes[:, None, :].expand(-1, C, -1).reshape(-1, 4)
+        labels = torch.arange(1, C + 1, device=p.device).repeat(S * S * B)
+        scores = scores.reshape(-1)
+        keep = (scores > score_thresh) & ((boxes[:, 2:] - boxes[:, :2]) > 1).all(1)
+        boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+        keep = batched_nms(boxes, scores, labels, nms_thresh)[:max_dets]
+        out.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+    return out
