@@ -22,7 +22,7 @@ help:
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,text]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Lecture 05 (.venv)" >/dev/null
 	touch $(STAMP)
 

@@ -22,6 +22,7 @@ from torchvision import tv_tensors
 
 __all__ = [
     "CLASSES",
+    "COLOUR_NAMES",
     "SceneConfig",
     "make_scene",
     "SyntheticScenes",
@@ -33,6 +34,13 @@ __all__ = [
 
 #: Class names; label ``k`` (1-based) is ``CLASSES[k - 1]``; 0 is the background.
 CLASSES: tuple[str, ...] = ("circle", "rectangle", "triangle")
+
+#: Named colours for scenes described in words (``SceneConfig(named_colours=True)``):
+#: an object's colour is one of these (slightly jittered), still drawn independently of its shape.
+COLOUR_NAMES: dict[str, tuple[float, float, float]] = {
+    "red": (0.85, 0.08, 0.08), "green": (0.1, 0.65, 0.15), "blue": (0.12, 0.25, 0.9),
+    "yellow": (0.95, 0.85, 0.1), "purple": (0.55, 0.12, 0.7), "orange": (1.0, 0.5, 0.05),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class SceneConfig:
     texture_strength: float = 0.25
     min_contrast: float = 0.35  # RGB distance between an object's colour and the background
     classes: tuple[str, ...] = field(default=CLASSES)
+    named_colours: bool = False  # colours from COLOUR_NAMES on a greyish background; adds "colours"
 
     def __post_init__(self):
         if not isinstance(self.image_size, int) or self.image_size < 16:
@@ -120,6 +129,8 @@ def _random_colour(rng) -> np.ndarray:
 def _background(rng, cfg: SceneConfig) -> tuple[np.ndarray, np.ndarray]:
     n = cfg.image_size
     base = _random_colour(rng)
+    if cfg.named_colours:  # desaturate, so that an object's colour name is unambiguous
+        base = (0.35 * base + 0.65 * base.mean()).astype(np.float32)
     img = base[:, None, None] + cfg.texture_strength * 0.5 * _smooth_field(rng, n, 6, 3)
     # stripes of random orientation and frequency make the texture non-trivial
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
@@ -136,7 +147,8 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     ``boxes`` (``tv_tensors.BoundingBoxes``, ``XYXY``, ``[N, 4]`` float32), ``labels``
     (int64 ``[N]``, 1-based into :data:`CLASSES`), ``masks`` (``tv_tensors.Mask`` bool
     ``[N, H, W]``, the visible part of each object), ``semantic`` (``tv_tensors.Mask`` int64
-    ``[H, W]``, 0 = background) and ``image_id`` (``index``).
+    ``[H, W]``, 0 = background) and ``image_id`` (``index``). With ``named_colours`` it also
+    holds ``colours`` (int64 ``[N]``, indices into :data:`COLOUR_NAMES`).
     """
     for name, v in (("seed", seed), ("index", index)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
@@ -149,7 +161,9 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
 
     owner = np.full((n, n), -1, dtype=np.int64)  # which object each pixel shows
     drawn_labels: list[int] = []
+    drawn_colours: list[int] = []
     full_areas: list[int] = []
+    palette = np.array(list(COLOUR_NAMES.values()), dtype=np.float32)
     target = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
     attempts = 0
     while len(drawn_labels) < target and attempts < 8 * max(target, 1):
@@ -162,11 +176,17 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
         area = int(shape.sum())
         if area < cfg.min_visible_pixels:
             continue
-        colour = _random_colour(rng)
+        def draw_colour():
+            if cfg.named_colours:
+                c = int(rng.integers(len(palette)))
+                return c, np.clip(palette[c] + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
+            return -1, _random_colour(rng)
+
+        colour_id, colour = draw_colour()
         for _ in range(10):  # keep the object visible against the background
             if np.linalg.norm(colour - bg_colour) >= cfg.min_contrast:
                 break
-            colour = _random_colour(rng)
+            colour_id, colour = draw_colour()
         # would painting it hide too much of an earlier object? then try another one
         new_owner = np.where(shape, len(drawn_labels), owner)
         visible = np.bincount(new_owner[new_owner >= 0].ravel(), minlength=len(drawn_labels) + 1)
@@ -179,6 +199,7 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
         shade = 1.0 + 0.15 * ((xx - cx) * rng.uniform(-1, 1) + (yy - cy) * rng.uniform(-1, 1)) / n
         img = np.where(shape[None], colour[:, None, None] * shade[None], img)
         drawn_labels.append(k + 1)
+        drawn_colours.append(colour_id)
         full_areas.append(area)
 
     img = img + cfg.noise_std * rng.standard_normal(img.shape, dtype=np.float32)
@@ -190,7 +211,7 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     semantic = torch.zeros((n, n), dtype=torch.int64)
     if count:
         semantic = torch.from_numpy(np.where(owner >= 0, np.take(np.array(drawn_labels), owner), 0))
-    return {
+    scene = {
         "image": tv_tensors.Image(image),
         "boxes": tv_tensors.BoundingBoxes(
             masks_to_tight_boxes(masks), format="XYXY", canvas_size=(n, n)
@@ -200,6 +221,9 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
         "semantic": tv_tensors.Mask(semantic),
         "image_id": int(index),
     }
+    if cfg.named_colours:
+        scene["colours"] = torch.tensor(drawn_colours, dtype=torch.int64)
+    return scene
 
 
 def masks_to_tight_boxes(masks: torch.Tensor) -> torch.Tensor:

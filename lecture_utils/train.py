@@ -99,3 +99,45 @@ def evaluate_detector(model: torch.nn.Module, scenes: list[dict], device: torch.
     stats = coco_evaluate(to_coco(scenes, with_masks=False),
                           detections_to_coco(preds, [s["image_id"] for s in scenes]))
     return {"stats": stats, "predictions": preds, "seconds_per_image": seconds}
+
+
+def open_vocab_targets(scenes: list[dict], prompt_combos: list[int]) -> list[dict]:
+    """Re-label scenes for a vocabulary of prompts: an object's label is the 1-based index of the
+    prompt naming its (colour, shape) pair; objects no prompt names are dropped."""
+    from .text import combo_index
+
+    lookup = {c: i + 1 for i, c in enumerate(prompt_combos)}
+    out = []
+    for s in scenes:
+        combos = combo_index(s["colours"], s["labels"]).tolist()
+        keep = torch.tensor([c in lookup for c in combos], dtype=torch.bool)
+        out.append({"boxes": s["boxes"].as_subclass(Tensor)[keep],
+                    "labels": torch.tensor([lookup[c] for c in combos if c in lookup], dtype=torch.int64),
+                    "image_id": s["image_id"]})
+    return out
+
+
+def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddings: Tensor,
+                        prompt_combos: list[int]) -> dict:
+    """AP of an open-vocabulary detector for each prompt of a vocabulary.
+
+    ``prompt_combos[v]`` is the (colour, shape) pair that prompt ``v`` names. Every prompt is a
+    category; the ground truth of a category is the objects with that pair. Returns
+    ``{"AP50": {v: AP50}, "AP": {v: AP}, "predictions": [...]}``.
+    """
+    from .models.yolo import yolo_decode
+
+    images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
+    preds = predict(model, images, forward=lambda m, x, start: yolo_decode(m(x, text_embeddings)))
+    targets = open_vocab_targets(scenes, prompt_combos)
+    ids = [s["image_id"] for s in scenes]
+    ap50, ap = {}, {}
+    for v in range(1, len(prompt_combos) + 1):
+        gt = to_coco([(s["image"], t) for s, t in zip(scenes, targets, strict=True)], classes=("x",) * len(prompt_combos),
+                     with_masks=False)
+        gt["categories"] = [{"id": v, "name": str(v)}]
+        gt["annotations"] = [a for a in gt["annotations"] if a["category_id"] == v]
+        dets = [d for d in detections_to_coco(preds, ids) if d["category_id"] == v]
+        stats = coco_evaluate(gt, dets)
+        ap50[v - 1], ap[v - 1] = stats["AP50"], stats["AP"]
+    return {"AP50": ap50, "AP": ap, "predictions": preds}

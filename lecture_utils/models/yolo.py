@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..boxes import batched_nms, box_iou, check_boxes
 from .backbones import SmallBackbone, conv_bn_relu
 
-__all__ = ["YOLOv1", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode"]
+__all__ = ["YOLOv1", "OpenVocabYOLO", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode"]
 
 
 class YOLOv1(nn.Module):
@@ -150,3 +150,49 @@ def yolo_decode(pred: Tensor, boxes_per_cell: int = 2, image_size: int = 128, sc
         keep = batched_nms(boxes, scores, labels, nms_thresh)[:max_dets]
         out.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
     return out
+
+
+class OpenVocabYOLO(nn.Module):
+    """YOLO with an open vocabulary, in the spirit of YOLO-World (Cheng et al., 2024).
+
+    The class head is replaced by a *region embedding* per cell in the text encoder's space.
+    The class scores for a vocabulary of prompts are the softmax over prompts of the scaled
+    cosine similarity between the region embedding and each prompt's text embedding. The
+    prompts are encoded once ("prompt-then-detect"); their embeddings act as the weights of
+    the classifier, so the vocabulary can change at inference time without retraining.
+    ``forward(images, text_embeddings [V, D])`` returns ``[N, S, S, 5B + V]`` like ``YOLOv1``.
+    """
+
+    def __init__(self, text_dim: int = 384, grid: int = 8, boxes_per_cell: int = 2, image_size: int = 128):
+        super().__init__()
+        if image_size // grid != 16 or image_size % grid:
+            raise ValueError(f"this network has stride 16: image_size / grid must be 16, got {image_size} / {grid}")
+        self.S, self.B, self.image_size = grid, boxes_per_cell, image_size
+        self.backbone = SmallBackbone()
+        c = self.backbone.out_channels
+        self.neck = nn.Sequential(conv_bn_relu(c, 2 * c, stride=2), conv_bn_relu(2 * c, 2 * c))
+        self.box_head = nn.Conv2d(2 * c, 5 * boxes_per_cell, 1)
+        self.embed = nn.Conv2d(2 * c, text_dim, 1)
+        self.logit_scale = nn.Parameter(torch.tensor(2.3))  # exp(2.3) ~ 10, learned
+
+    def region_embeddings(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.neck(self.backbone(images))
+        boxes = torch.sigmoid(self.box_head(h)).permute(0, 2, 3, 1)
+        emb = torch.nn.functional.normalize(self.embed(h), dim=1).permute(0, 2, 3, 1)
+        return boxes, emb
+
+    def forward(self, images: Tensor, text_embeddings: Tensor) -> Tensor:
+        if text_embeddings.ndim != 2 or text_embeddings.shape[1] != self.embed.out_channels:
+            raise ValueError(f"text_embeddings must be [V, {self.embed.out_channels}], got {tuple(text_embeddings.shape)}")
+        boxes, emb = self.region_embeddings(images)
+        text = torch.nn.functional.normalize(text_embeddings.to(emb), dim=1)
+        logits = self.logit_scale.exp() * emb @ text.T  # [N, S, S, V]
+        return torch.cat([boxes, torch.softmax(logits, dim=-1)], dim=-1)
+
+    def init_from_yolo(self, yolo: YOLOv1) -> None:
+        """Start from a trained closed-set YOLO: same backbone, neck and box outputs."""
+        self.backbone.load_state_dict(yolo.backbone.state_dict())
+        self.neck.load_state_dict(yolo.neck.state_dict())
+        with torch.no_grad():
+            self.box_head.weight.copy_(yolo.head.weight[: 5 * self.B])
+            self.box_head.bias.copy_(yolo.head.bias[: 5 * self.B])
