@@ -36,6 +36,7 @@ notebooks: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks -q -p no:cacheprovider
 
 test: $(STAMP)
+	$(BIN)/ruff check lecture_utils tests scripts notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -q
 	$(BIN)/python scripts/update_results.py
 

@@ -21,9 +21,20 @@ from lecture_utils.checkpoints import load_checkpoint, save_checkpoint
 from lecture_utils.data import CLASSES, SceneConfig, make_scene
 from lecture_utils.models.rcnn import FasterRCNN, torchvision_faster_rcnn
 from lecture_utils.models.yolo import OpenVocabYOLO, YOLOv1, yolo_decode, yolo_loss, yolo_targets
-from lecture_utils.text import HELD_OUT_COMBOS, combo_index, combo_prompts, encode_prompts, load_text_encoder
 from lecture_utils.runtime import get_device, seed_everything
-from lecture_utils.train import evaluate_detector, evaluate_open_vocab, open_vocab_targets, train_detector
+from lecture_utils.text import (
+    HELD_OUT_COMBOS,
+    combo_index,
+    combo_prompts,
+    encode_prompts,
+    load_text_encoder,
+)
+from lecture_utils.train import (
+    evaluate_detector,
+    evaluate_open_vocab,
+    open_vocab_targets,
+    train_detector,
+)
 
 TEST_SEED = 999
 NAMES = {"course": "faster_rcnn_course", "torchvision": "faster_rcnn_torchvision", "yolo": "yolo_v1",

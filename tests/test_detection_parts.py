@@ -9,8 +9,12 @@ from lecture_utils.anchors import base_anchors, grid_anchors, label_anchors, sam
 from lecture_utils.boxes import box_iou, decode_boxes
 from lecture_utils.data import make_scene
 from lecture_utils.roi import crop_and_warp, roi_pool
-from lecture_utils.selective_search import Strategy, hierarchical_grouping, initial_regions, selective_search
-
+from lecture_utils.selective_search import (
+    Strategy,
+    hierarchical_grouping,
+    initial_regions,
+    selective_search,
+)
 
 # --- selective search ------------------------------------------------------------------
 
@@ -139,7 +143,7 @@ def test_rpn_targets_decode_back_to_objects():
 # --- models ------------------------------------------------------------------------------
 
 def test_detectors_train_step_and_predict_shapes():
-    from lecture_utils.models.rcnn import FastRCNN, FasterRCNN, RCNNCropNet, torchvision_faster_rcnn
+    from lecture_utils.models.rcnn import FasterRCNN, FastRCNN, RCNNCropNet, torchvision_faster_rcnn
     from lecture_utils.train import scene_batches
 
     images, targets = next(scene_batches(0, 2))
