@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .boxes import box_iou, check_boxes
@@ -34,6 +35,7 @@ __all__ = [
     "pixel_accuracy",
     "per_class_iou",
     "mean_iou",
+    "boundary_f_score",
 ]
 
 AP_METHODS = ("voc07", "voc10", "coco")
@@ -541,3 +543,50 @@ def mean_iou(conf: Tensor) -> float:
     iou = per_class_iou(conf)
     valid = ~torch.isnan(iou)
     return float(iou[valid].mean()) if valid.any() else float("nan")
+
+
+def _boundary(mask: Tensor) -> Tensor:
+    """Pixels of a boolean mask ``[H, W]`` that touch a pixel outside it (4-neighbourhood)."""
+    m = mask.bool()
+    padded = F.pad(m[None, None].float(), (1, 1, 1, 1), mode="replicate")[0, 0].bool()
+    inner = (padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    return m & ~inner
+
+
+def _dilate(mask: Tensor, radius: int) -> Tensor:
+    if radius == 0:
+        return mask.bool()
+    k = 2 * radius + 1
+    return F.max_pool2d(mask[None, None].float(), k, stride=1, padding=radius)[0, 0].bool()
+
+
+def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: int = 2,
+                     ignore_background: bool = True) -> float:
+    """Boundary F-score of a semantic map: how well predicted *edges* follow the true ones.
+
+    For each class, boundary pixels of the predicted and the true region are compared: precision
+    is the share of predicted boundary pixels within ``tolerance`` pixels (a square window) of a
+    true boundary pixel, recall the reverse, F their harmonic mean (Csurka et al., 2013). The
+    score is the mean over classes present in the target or the prediction; a class whose two
+    boundaries are both empty is skipped. ``pred`` and ``target`` are ``[H, W]`` or ``[N, H, W]``.
+    """
+    pred, target = torch.as_tensor(pred), torch.as_tensor(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    if pred.is_floating_point() or target.is_floating_point():
+        raise TypeError("pred and target must hold integer class ids")
+    if not isinstance(tolerance, int) or tolerance < 0:
+        raise ValueError(f"tolerance must be a non-negative int, got {tolerance!r}")
+    if pred.ndim == 2:
+        pred, target = pred[None], target[None]
+    scores = []
+    for p_map, t_map in zip(pred, target, strict=True):
+        for c in range(1 if ignore_background else 0, num_classes):
+            pb, tb = _boundary(p_map == c), _boundary(t_map == c)
+            if not pb.any() and not tb.any():
+                continue
+            precision = (pb & _dilate(tb, tolerance)).sum() / pb.sum() if pb.any() else torch.tensor(0.0)
+            recall = (tb & _dilate(pb, tolerance)).sum() / tb.sum() if tb.any() else torch.tensor(0.0)
+            f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else torch.tensor(0.0)
+            scores.append(float(f))
+    return float(np.mean(scores)) if scores else float("nan")

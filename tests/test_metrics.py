@@ -158,3 +158,20 @@ def test_noisy_detector_and_coco_export():
         noisy_detections(scenes, miss_rate=1.5)
     with pytest.raises(ValueError, match="image_ids"):
         detections_to_coco(perfect, ids[:-1])
+
+
+def test_boundary_f_score_by_hand():
+    from lecture_utils.metrics import boundary_f_score
+
+    target = torch.zeros(20, 20, dtype=torch.int64)
+    target[5:15, 5:15] = 1
+    assert boundary_f_score(target, target, 2) == pytest.approx(1.0)
+    shifted = torch.roll(target, 1, dims=1)  # one pixel off: within a tolerance of 2, still perfect
+    assert boundary_f_score(shifted, target, 2, tolerance=2) == pytest.approx(1.0)
+    assert boundary_f_score(shifted, target, 2, tolerance=0) < 1.0
+    far = torch.roll(target, 6, dims=1)
+    assert boundary_f_score(far, target, 2, tolerance=2) < 0.5
+    empty = torch.zeros_like(target)
+    assert boundary_f_score(empty, target, 2) == 0.0
+    with pytest.raises(ValueError, match="tolerance"):
+        boundary_f_score(target, target, 2, tolerance=-1)
