@@ -141,3 +141,36 @@ def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddi
         stats = coco_evaluate(gt, dets)
         ap50[v - 1], ap[v - 1] = stats["AP50"], stats["AP"]
     return {"AP50": ap50, "AP": ap, "predictions": preds}
+
+
+def train_segmenter(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 3e-3,
+                    seed: int = 100, device: torch.device | str = "cpu", config: SceneConfig | None = None,
+                    desc: str = "training") -> list[float]:
+    """Train ``model(images) -> logits [N, K, H, W]`` with cross-entropy on the scenes' semantic masks."""
+    import torch.nn.functional as F
+
+    def forward(m, images, targets):
+        sem = torch.stack([t["semantic"].as_subclass(Tensor) for t in targets]).to(images.device)
+        return {"cross_entropy": F.cross_entropy(m(images), sem)}
+
+    return train_detector(model, steps, batch_size=batch_size, lr=lr, seed=seed, device=device, config=config,
+                          desc=desc, forward=forward)
+
+
+@torch.no_grad()
+def evaluate_segmenter(model: torch.nn.Module, scenes: list[dict], num_classes: int,
+                       device: torch.device | str = "cpu", batch_size: int = 16) -> dict:
+    """Pixel accuracy, mIoU, per-class IoU and boundary F-score of ``model`` on ``scenes``."""
+    from .metrics import boundary_f_score, confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
+
+    model.to(device).eval()
+    images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
+    target = torch.stack([s["semantic"].as_subclass(Tensor) for s in scenes])
+    t0 = time.perf_counter()
+    pred = torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                      for i in range(0, len(images), batch_size)])
+    seconds = (time.perf_counter() - t0) / len(scenes)
+    conf = confusion_matrix(pred, target, num_classes)
+    return {"pixel_accuracy": pixel_accuracy(conf), "mIoU": mean_iou(conf), "per_class_IoU": per_class_iou(conf),
+            "boundary_F": boundary_f_score(pred, target, num_classes), "predictions": pred,
+            "seconds_per_image": seconds}

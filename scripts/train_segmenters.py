@@ -1,0 +1,57 @@
+"""Train the shipped segmentation checkpoints of notebooks 04 and 05, all with the same budget.
+
+    python scripts/train_segmenters.py [--steps 2000] [--only encdec fcn32s fcn16s fcn8s unet linknet]
+
+Each model sees the same stream of training scenes (seed 100), the same optimiser and number of
+steps; the checkpoints land in data/checkpoints/seg_<name>.pt with their sha256 in SHA256SUMS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from lecture_utils.checkpoints import save_checkpoint
+from lecture_utils.data import CLASSES, make_scene
+from lecture_utils.models.segmentation import FCN, EncoderDecoder
+from lecture_utils.models.unet import LinkNet, UNet
+from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.train import evaluate_segmenter, train_segmenter
+
+K = len(CLASSES) + 1
+BUILDERS = {"encdec": lambda: EncoderDecoder(K), "fcn32s": lambda: FCN(K, "32s"),
+            "fcn16s": lambda: FCN(K, "16s"), "fcn8s": lambda: FCN(K, "8s"),
+            "unet": lambda: UNet(K), "linknet": lambda: LinkNet(K)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--lr", type=float, default=5e-3)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"])
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = get_device()
+    test = [make_scene(999, i) for i in range(100)]
+    for name in args.only:
+        seed_everything(0)
+        model = BUILDERS[name]()
+        t0 = time.perf_counter()
+        history = train_segmenter(model, args.steps, batch_size=args.batch_size, lr=args.lr, device=device, desc=name)
+        seconds = time.perf_counter() - t0
+        r = evaluate_segmenter(model.cpu(), test, K)
+        print(f"{name}: {seconds:.0f} s, held-out mIoU {r['mIoU']:.4f}, boundary F {r['boundary_F']:.4f}", flush=True)
+        meta = {"model": name, "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
+                "device": str(device), "train_seconds": round(seconds, 1),
+                "final_loss": round(sum(history[-50:]) / 50, 4),
+                "heldout_mIoU": r["mIoU"], "heldout_boundary_F": r["boundary_F"]}
+        save_checkpoint(model, f"seg_{name}.pt", meta)
+
+
+if __name__ == "__main__":
+    main()

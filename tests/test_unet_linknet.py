@@ -1,0 +1,44 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lecture_utils.models.unet import LinkNet, LinkNetDecoderBlock, UNet
+
+
+@pytest.mark.parametrize("cls", [UNet, LinkNet])
+@pytest.mark.parametrize("size", [64, 128, 160])
+def test_output_shapes(cls, size):
+    model = cls(4)
+    assert model(torch.rand(2, 3, size, size)).shape == (2, 4, size, size)
+
+
+@pytest.mark.parametrize("cls", [UNet, LinkNet])
+def test_gradients_reach_every_parameter(cls):
+    model = cls(4)
+    out = model(torch.rand(2, 3, 64, 64))
+    F.cross_entropy(out, torch.randint(0, 4, (2, 64, 64))).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_parameter_counts_and_flops_order():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    unet, link = UNet(4), LinkNet(4)
+    assert sum(p.numel() for p in unet.parameters()) == 486_580
+    assert sum(p.numel() for p in link.parameters()) == 724_324
+    counts = []
+    for m in (unet, link):
+        with torch.no_grad(), FlopCounterMode(display=False) as c:
+            m(torch.rand(1, 3, 128, 128))
+        counts.append(c.get_total_flops())
+    assert counts[1] < counts[0] / 2  # LinkNet's thin decoder: far fewer FLOPs
+
+
+def test_skips_and_blocks():
+    out, skips, decoded = UNet(4)(torch.rand(1, 3, 64, 64), return_skips=True)
+    assert [s.shape[-1] for s in skips] == [64, 32, 16, 8] and decoded[-1].shape[-1] == 64
+    assert LinkNetDecoderBlock(64, 32)(torch.rand(1, 64, 8, 8)).shape == (1, 32, 16, 16)
+    with pytest.raises(ValueError, match="multiples"):
+        UNet(4)(torch.rand(1, 3, 60, 60))
+    with pytest.raises(ValueError, match="multiples"):
+        LinkNet(4)(torch.rand(1, 3, 100, 100))
