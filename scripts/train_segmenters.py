@@ -2,6 +2,9 @@
 
     python scripts/train_segmenters.py [--steps 2000] [--only encdec fcn32s fcn16s fcn8s unet linknet]
 
+Notebook 04 uses the default (2000 steps); notebook 05 uses
+    python scripts/train_segmenters.py --steps 4000 --only encdec unet linknet --suffix _4k
+
 Each model sees the same stream of training scenes (seed 100), the same optimiser and number of
 steps; the checkpoints land in data/checkpoints/seg_<name>.pt with their sha256 in SHA256SUMS.
 """
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"])
+    parser.add_argument("--suffix", default="", help="appended to the file name, e.g. '_4k'")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,7 +54,7 @@ def main() -> None:
                 "device": str(device), "train_seconds": round(seconds, 1),
                 "final_loss": round(sum(history[-50:]) / 50, 4),
                 "heldout_mIoU": r["mIoU"], "heldout_boundary_F": r["boundary_F"]}
-        save_checkpoint(model, f"seg_{name}.pt", meta)
+        save_checkpoint(model, f"seg_{name}{args.suffix}.pt", meta)
 
 
 if __name__ == "__main__":
