@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := lecture05
 
-# Notebooks always run offline and on the default (fast) profile in tests.
-TEST_ENV := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+# Notebooks always run offline and on the default (fast) profile in tests and renders.
+RUN_ENV  := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
+# Tests need no pictures: the Agg backend skips rendering them (make html keeps the inline backend).
+TEST_ENV := $(RUN_ENV) MPLBACKEND=Agg
 
 .PHONY: lab test unit notebooks html results lint clean-build help
 
@@ -42,7 +44,7 @@ test: $(STAMP)
 
 html: $(STAMP)
 	mkdir -p build/html
-	$(TEST_ENV) $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
+	$(RUN_ENV) $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir build/html notebooks/*.ipynb
 
 results: $(STAMP)
