@@ -29,6 +29,7 @@ __all__ = [
     "mean_average_precision",
     "COCO_STATS",
     "coco_evaluate",
+    "pycocotools_evaluate",
     "detections_to_coco",
     "mask_iou",
     "confusion_matrix",
@@ -469,6 +470,30 @@ def coco_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dict[str, 
     s["ARm"] = _summarize(precision, recall, False, area="medium")
     s["ARl"] = _summarize(precision, recall, False, area="large")
     return s
+
+
+def pycocotools_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dict[str, float]:
+    """The reference: the same 12 numbers computed by pycocotools itself (a dev dependency).
+
+    Used to check :func:`coco_evaluate`; pycocotools' printing is silenced.
+    """
+    import contextlib
+    import copy
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = copy.deepcopy(dict(coco_gt))
+        gt.createIndex()
+        dt = gt.loadRes(copy.deepcopy(list(detections))) if detections else COCO()
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return dict(zip(COCO_STATS, (float(v) for v in ev.stats), strict=True))
 
 
 def detections_to_coco(predictions: Sequence[Mapping], image_ids: Sequence[int]) -> list[dict]:

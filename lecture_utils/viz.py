@@ -19,6 +19,7 @@ __all__ = [
     "image_grid",
     "show_source",
     "interactive_figure",
+    "plot_losses",
 ]
 
 #: a colour-blind-safe palette (Okabe-Ito), one colour per class id (0 = background)
@@ -204,3 +205,19 @@ def interactive_figure(draw, **controls):
         w.observe(on_change, names="value")
     display(widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
     return controls
+
+
+def plot_losses(history, title: str = "потери падают", ylabel: str = "потери", window: int = 10, ax=None):
+    """A training curve: the raw loss per step, faint, and its moving average over ``window`` steps."""
+    history = np.asarray(history, dtype=float)
+    if history.ndim != 1 or len(history) == 0:
+        raise ValueError("history must be a non-empty 1-D sequence of losses")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(history, alpha=0.4, label="шаг")
+    if len(history) >= window:
+        ax.plot(np.arange(window - 1, len(history)), np.convolve(history, np.ones(window) / window, mode="valid"),
+                lw=3, label=f"среднее по {window}")
+    ax.set(xlabel="шаг", ylabel=ylabel, title=title)
+    ax.legend()
+    return ax

@@ -20,7 +20,14 @@ import torch
 from lecture_utils.checkpoints import load_checkpoint, save_checkpoint
 from lecture_utils.data import CLASSES, SceneConfig, make_scene
 from lecture_utils.models.rcnn import FasterRCNN, torchvision_faster_rcnn
-from lecture_utils.models.yolo import OpenVocabYOLO, YOLOv1, yolo_decode, yolo_loss, yolo_targets
+from lecture_utils.models.yolo import (
+    OpenVocabYOLO,
+    YOLOv1,
+    yolo_inference_forward,
+    yolo_loss,
+    yolo_targets,
+    yolo_training_forward,
+)
 from lecture_utils.runtime import get_device, seed_everything
 from lecture_utils.text import (
     HELD_OUT_COMBOS,
@@ -69,15 +76,6 @@ def openvocab_train_forward(seen, text):
     return forward
 
 
-def yolo_train_forward(model, images, targets):
-    encoded = torch.stack([yolo_targets(t["boxes"].cpu(), t["labels"].cpu())[0] for t in targets])
-    return yolo_loss(model(images), encoded.to(images.device))
-
-
-def yolo_eval_forward(model, images, start):
-    return yolo_decode(model(images))
-
-
 def build(name: str):
     """(model, training forward or None, evaluation forward or None)."""
     if name == "course":
@@ -85,7 +83,7 @@ def build(name: str):
     if name == "torchvision":
         return torchvision_faster_rcnn(len(CLASSES)), None, None
     if name == "yolo":
-        return YOLOv1(len(CLASSES)), yolo_train_forward, yolo_eval_forward
+        return YOLOv1(len(CLASSES)), yolo_training_forward, yolo_inference_forward
     if name == "openvocab":
         yolo = YOLOv1(len(CLASSES))
         if load_checkpoint(yolo, "yolo_v1.pt") is None:

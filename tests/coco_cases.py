@@ -54,21 +54,7 @@ def random_coco_case(seed: int, n_images: int = 20, n_cats: int = 4, max_gt: int
 
 
 def pycocotools_stats(coco_gt: dict, detections: list) -> np.ndarray:
-    """The 12 summary numbers from pycocotools itself (quietly)."""
-    import contextlib
-    import copy
-    import io
+    """The 12 summary numbers from pycocotools itself, as an array in COCO_STATS order."""
+    from lecture_utils.metrics import pycocotools_evaluate
 
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO()
-        gt.dataset = copy.deepcopy(coco_gt)
-        gt.createIndex()
-        dt = gt.loadRes(copy.deepcopy(detections)) if detections else COCO()
-        ev = COCOeval(gt, dt, "bbox")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return np.array(ev.stats)
+    return np.array(list(pycocotools_evaluate(coco_gt, detections).values()))

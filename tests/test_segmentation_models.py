@@ -2,7 +2,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils.models.segmentation import FCN, EncoderDecoder, FullResolutionNet, bilinear_kernel
+from lecture_utils.models.segmentation import (
+    FCN,
+    EncoderDecoder,
+    FullResolutionNet,
+    bilinear_kernel,
+)
 
 
 @pytest.mark.parametrize("model", [FullResolutionNet(4), EncoderDecoder(4), FCN(4, "32s"), FCN(4, "16s"), FCN(4, "8s")])

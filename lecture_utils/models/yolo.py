@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from ..boxes import batched_nms, box_iou, check_boxes
 from .backbones import SmallBackbone, conv_bn_relu
 
-__all__ = ["YOLOv1", "OpenVocabYOLO", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode"]
+__all__ = ["YOLOv1", "OpenVocabYOLO", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode",
+           "yolo_training_forward", "yolo_inference_forward"]
 
 
 class YOLOv1(nn.Module):
@@ -196,3 +197,15 @@ class OpenVocabYOLO(nn.Module):
         with torch.no_grad():
             self.box_head.weight.copy_(yolo.head.weight[: 5 * self.B])
             self.box_head.bias.copy_(yolo.head.bias[: 5 * self.B])
+
+
+def yolo_training_forward(model: YOLOv1, images: Tensor, targets: list[dict]) -> dict[str, Tensor]:
+    """The YOLO losses for a batch of scenes: a ``forward`` for ``lecture_utils.train.train_detector``."""
+    encoded = torch.stack([yolo_targets(t["boxes"].cpu(), t["labels"].cpu(), model.S, model.C,
+                                        model.image_size)[0] for t in targets])
+    return yolo_loss(model(images), encoded.to(images.device), model.B, image_size=model.image_size)
+
+
+def yolo_inference_forward(model: YOLOv1, images: Tensor, start: int = 0) -> list[dict]:
+    """Decoded detections: a ``forward`` for ``lecture_utils.train.predict`` and ``evaluate_detector``."""
+    return yolo_decode(model(images), model.B, model.image_size)
