@@ -2,8 +2,10 @@
 
     python scripts/train_segmenters.py [--steps 2000] [--only encdec fcn32s fcn16s fcn8s unet linknet]
 
-Notebook 04 uses the default (2000 steps); notebook 05 uses
-    python scripts/train_segmenters.py --steps 4000 --only encdec unet linknet --suffix _4k
+Notebook 04 uses the default (2000 steps); notebook 05 uses 4000 steps for all three models
+    python scripts/train_segmenters.py --steps 4000 --only encdec unet --suffix _4k
+    python scripts/train_segmenters.py --steps 4000 --only linknet --suffix _4k --lr 3e-3
+(LinkNet at 3e-3: held-out mIoU 0.941 against 0.937 at the default 5e-3.)
 
 Each model sees the same stream of training scenes (seed 100), the same optimiser and number of
 steps; the checkpoints land in data/checkpoints/seg_<name>.pt with their sha256 in SHA256SUMS.
