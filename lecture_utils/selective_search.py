@@ -146,13 +146,12 @@ def hierarchical_grouping(regions: dict, similarities: str = "cstf") -> tuple[np
     """
     if not set(similarities) <= set("cstf") or not similarities:
         raise ValueError(f"similarities must be a non-empty combination of 'c', 's', 't', 'f', got {similarities!r}")
-    r = {k: list(v) if k in ("size",) else v for k, v in regions.items()}
     n0 = len(regions["size"])
     image_size = float(regions["labels"].size)
     size = list(regions["size"])
-    box = [b for b in regions["box"]]
-    colour = [c for c in regions["colour"]]
-    texture = [t for t in regions["texture"]]
+    box = list(regions["box"])
+    colour = list(regions["colour"])
+    texture = list(regions["texture"])
     r = {"size": size, "box": box, "colour": colour, "texture": texture}
     neighbours: dict[int, set[int]] = {i: set() for i in range(n0)}
     for a, b in regions["edges"]:
