@@ -23,6 +23,7 @@ from .boxes import box_iou, check_boxes
 
 __all__ = [
     "match_detections",
+    "object_recall",
     "precision_recall_curve",
     "average_precision",
     "AP_METHODS",
@@ -91,6 +92,34 @@ def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tenso
         if candidates[j] >= iou_threshold:
             is_tp[i], matched[i], taken[j] = True, j, True
     return is_tp, matched
+
+
+def object_recall(predictions: Sequence, targets: Sequence[Mapping], iou_threshold: float = 0.5,
+                  top_n: int | None = None, score_threshold: float | None = None) -> Tensor:
+    """Per ground-truth object: is some predicted box (class-agnostic) at IoU >= ``iou_threshold``?
+
+    ``predictions[i]`` is a ``Tensor[N, 4]`` of boxes ranked best first (proposals) or a dict with
+    ``boxes`` and ``scores``; ``top_n`` keeps the first N boxes, ``score_threshold`` the confident
+    ones. Returns a bool tensor over all objects of all images; its mean is the recall.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
+    flags = []
+    for pred, target in zip(predictions, targets, strict=True):
+        gt = check_boxes(torch.as_tensor(target["boxes"]).as_subclass(Tensor).reshape(-1, 4), "targets[i]['boxes']")
+        boxes = pred["boxes"] if isinstance(pred, Mapping) else pred
+        boxes = torch.as_tensor(boxes).as_subclass(Tensor).reshape(-1, 4)
+        if score_threshold is not None:
+            if not isinstance(pred, Mapping):
+                raise ValueError("score_threshold needs predictions with 'scores'")
+            boxes = boxes[torch.as_tensor(pred["scores"]) > score_threshold]
+        if top_n is not None:
+            boxes = boxes[:top_n]
+        if len(boxes) == 0 or len(gt) == 0:
+            flags.append(torch.zeros(len(gt), dtype=torch.bool))
+        else:
+            flags.append(box_iou(gt.double(), boxes.double()).nan_to_num(0).max(1).values >= iou_threshold)
+    return torch.cat(flags) if flags else torch.zeros(0, dtype=torch.bool)
 
 
 def precision_recall_curve(is_tp: Tensor, scores: Tensor, num_gt: int):

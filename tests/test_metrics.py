@@ -175,3 +175,26 @@ def test_boundary_f_score_by_hand():
     assert boundary_f_score(empty, target, 2) == 0.0
     with pytest.raises(ValueError, match="tolerance"):
         boundary_f_score(target, target, 2, tolerance=-1)
+
+
+def test_object_recall_by_hand():
+    from lecture_utils.metrics import object_recall
+
+    gt = [{"boxes": torch.tensor([[0.0, 0, 10, 10], [20.0, 20, 30, 30]])}]
+    proposals = [torch.tensor([[50.0, 50, 60, 60], [0.0, 0, 10, 11], [20.0, 20, 26, 26]])]
+    assert object_recall(proposals, gt).tolist() == [True, False]  # 0.36 < 0.5 for the second
+    assert object_recall(proposals, gt, top_n=1).tolist() == [False, False]
+    preds = [{"boxes": proposals[0], "scores": torch.tensor([0.9, 0.2, 0.8])}]
+    assert object_recall(preds, gt, iou_threshold=0.3, score_threshold=0.5).tolist() == [False, True]
+    with pytest.raises(ValueError, match="scores"):
+        object_recall(proposals, gt, score_threshold=0.5)
+
+
+def test_model_cost_counts_flops_of_a_conv():
+    from lecture_utils.profiling import model_cost
+
+    conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    cost = model_cost(conv, size=16, batch=2, repeats=1)
+    assert cost["GFLOPs"] == pytest.approx(2 * 16 * 16 * 8 * 27 / 1e9)  # 2 FLOPs per multiply-add
+    assert cost["parameters"] == 8 * 27
+    assert cost["activation_MB"] == pytest.approx(8 * 16 * 16 * 4 / 2**20)

@@ -100,8 +100,8 @@ class LinkNet(nn.Module):
     """LinkNet: a ResNet-18-style encoder (stem 7x7/2 + max-pool, four stages of two BasicBlocks)
     and a decoder of ``LinkNetDecoderBlock``s whose outputs are *added* to the encoder maps."""
 
-    # ResNet-18's widths (64, 128, 256, 512) halved. A 4x narrower LinkNet (16 ... 128) stayed stuck
-    # at "everything is background" for the whole training budget in our runs; this one does not.
+    # ResNet-18's widths (64, 128, 256, 512) halved. A 4x narrower LinkNet (16 ... 128) got stuck in
+    # our runs, predicting only background (or every shape as a circle); this one trains.
     def __init__(self, num_classes: int, widths=(32, 64, 128, 256), in_channels: int = 3):
         super().__init__()
         w = widths
