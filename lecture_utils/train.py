@@ -38,29 +38,20 @@ def warmup_cosine(step: int, total: int, warmup: int = 50) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
-def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 2e-3,
-                   seed: int = 100, device: torch.device | str = "cpu", config: SceneConfig | None = None,
-                   desc: str = "training", start: int = 0,
-                   forward: Callable | None = None) -> list[float]:
-    """Train a detector whose ``forward(images, targets)`` returns a dict of losses.
-
-    Fresh synthetic scenes every step (so there is no over-fitting to watch for), AdamW with
-    warm-up and cosine decay, gradient clipping. ``forward(model, images, targets)`` overrides
-    the call, e.g. to pass proposals. Returns the total loss of every step.
-    """
+def fit(model: torch.nn.Module, steps: int, batches: Iterator, loss_fn: Callable, *, lr: float,
+        device: torch.device | str = "cpu", desc: str = "training", weight_decay: float = 1e-4) -> list[float]:
+    """The course's training loop: AdamW with warm-up and cosine decay, gradient clipping, a
+    progress bar showing the running loss. ``loss_fn(model, batch)`` returns a dict of losses
+    for one item of ``batches``. Returns the total loss of every step; leaves the model in eval mode."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     model.to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps))
-    batches = scene_batches(seed, batch_size, config, start)
     history = []
     bar = tqdm(range(steps), desc=desc, mininterval=1.0)
     for _ in bar:
-        images, targets = next(batches)
-        images = images.to(device)
-        targets = [{k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in t.items()} for t in targets]
-        losses = forward(model, images, targets) if forward else model(images, targets)
+        losses = loss_fn(model, next(batches))
         loss = sum(losses.values())
         opt.zero_grad()
         loss.backward()
@@ -71,6 +62,65 @@ def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, l
         bar.set_postfix(loss=f"{sum(history[-20:]) / len(history[-20:]):.3f}", refresh=False)
     model.eval()
     return history
+
+
+def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 2e-3,
+                   seed: int = 100, device: torch.device | str = "cpu", config: SceneConfig | None = None,
+                   desc: str = "training", start: int = 0,
+                   forward: Callable | None = None) -> list[float]:
+    """Train a detector whose ``forward(images, targets)`` returns a dict of losses.
+
+    Fresh synthetic scenes every step (so there is no over-fitting to watch for), trained by
+    ``fit``. ``forward(model, images, targets)`` overrides the call, e.g. to pass proposals.
+    Returns the total loss of every step.
+    """
+    def loss_fn(m, batch):
+        images, targets = batch
+        images = images.to(device)
+        targets = [{k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in t.items()} for t in targets]
+        return forward(m, images, targets) if forward else m(images, targets)
+
+    return fit(model, steps, scene_batches(seed, batch_size, config, start), loss_fn, lr=lr, device=device, desc=desc)
+
+
+def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size: int = 20, lr: float = 2e-3,
+                   seed: int = 0, device: torch.device | str = "cpu", desc: str = "training") -> list[float]:
+    """Train ``model(a, f) -> u`` on ``data`` (``make_pde_dataset``'s dict) with the mean relative
+    L2 error as the loss; mini-batches are drawn from epochs shuffled with ``seed``."""
+    from .pde import relative_l2
+
+    num = len(data["a"])
+    if batch_size < 1 or batch_size > num:
+        raise ValueError(f"batch_size must be in [1, {num}], got {batch_size}")
+
+    def batches():
+        g = torch.Generator().manual_seed(seed)
+        while True:
+            order = torch.randperm(num, generator=g)
+            for i in range(0, num - batch_size + 1, batch_size):
+                idx = order[i:i + batch_size]
+                yield data["a"][idx].to(device), data["f"][idx].to(device), data["u"][idx].to(device)
+
+    def loss_fn(m, batch):
+        a, f, u = batch
+        return {"relative_l2": relative_l2(m(a, f), u).mean()}
+
+    return fit(model, steps, batches(), loss_fn, lr=lr, device=device, desc=desc, weight_decay=0.0)
+
+
+@torch.no_grad()
+def evaluate_operator(model: torch.nn.Module, a: Tensor, f: Tensor, u: Tensor, *,
+                      device: torch.device | str = "cpu", batch_size: int = 50) -> dict:
+    """Per-sample relative L2 errors, predictions and seconds per sample of ``model`` on a test set."""
+    from .pde import relative_l2
+
+    model.to(device).eval()
+    t0 = time.perf_counter()
+    pred = torch.cat([model(a[i:i + batch_size].to(device), f[i:i + batch_size].to(device)).cpu()
+                      for i in range(0, len(a), batch_size)])
+    seconds = (time.perf_counter() - t0) / len(a)
+    errors = relative_l2(pred, u)
+    return {"relative_l2": errors.mean().item(), "errors": errors, "predictions": pred, "seconds_per_sample": seconds}
 
 
 @torch.no_grad()

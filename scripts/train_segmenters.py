@@ -28,7 +28,8 @@ from lecture_utils.train import evaluate_segmenter, train_segmenter
 K = len(CLASSES) + 1
 BUILDERS = {"encdec": lambda: EncoderDecoder(K), "fcn32s": lambda: FCN(K, "32s"),
             "fcn16s": lambda: FCN(K, "16s"), "fcn8s": lambda: FCN(K, "8s"),
-            "unet": lambda: UNet(K), "linknet": lambda: LinkNet(K)}
+            "unet": lambda: UNet(K), "linknet": lambda: LinkNet(K),
+            "linknet_s2": lambda: LinkNet(K, widths=(16, 32, 64, 128), stem_stride=2)}
 
 
 def main() -> None:

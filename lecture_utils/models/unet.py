@@ -10,36 +10,51 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["UNET_WIDTHS", "double_conv", "UNet", "BasicBlock", "LinkNetDecoderBlock", "LinkNet"]
+__all__ = ["UNET_WIDTHS", "NORMS", "double_conv", "UNet", "BasicBlock", "LinkNetDecoderBlock", "LinkNet"]
 
 #: the original's widths are 64, 128, 256, 512, 1024; ours are 8 times narrower for a laptop CPU
 UNET_WIDTHS = (8, 16, 32, 64, 128)
 
 
-def double_conv(c_in: int, c_out: int) -> nn.Sequential:
-    """Two 3x3 conv-BN-ReLU layers. Padding 1 keeps the size (the original used *valid*
-    convolutions, which shrink every map by 2 pixels per conv, hence its crop-and-copy)."""
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-        nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-    )
+NORMS = ("batch", "group", "none")
+
+
+def double_conv(c_in: int, c_out: int, norm: str = "batch") -> nn.Sequential:
+    """Two 3x3 conv-norm-ReLU layers. Padding 1 keeps the size (the original used *valid*
+    convolutions, which shrink every map by 2 pixels per conv, hence its crop-and-copy).
+
+    ``norm``: "batch" (BatchNorm, for classification-like outputs), "group" (GroupNorm with 8
+    groups: per-sample statistics, for diffusion models) or "none" (plain conv-ReLU)."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+
+    def conv(i, o):
+        if norm == "none":
+            return [nn.Conv2d(i, o, 3, padding=1), nn.ReLU(inplace=True)]
+        layer = nn.BatchNorm2d(o) if norm == "batch" else nn.GroupNorm(min(8, o), o)
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), layer, nn.ReLU(inplace=True)]
+
+    return nn.Sequential(*conv(c_in, c_out), *conv(c_out, c_out))
 
 
 class UNet(nn.Module):
     """Contracting path (double conv, 2x2 max-pool) and expanding path (2x2 transposed conv that
-    halves the channels, concatenation with the same-size encoder map, double conv)."""
+    halves the channels, concatenation with the same-size encoder map, double conv).
 
-    def __init__(self, num_classes: int, widths=UNET_WIDTHS, in_channels: int = 3):
+    ``norm="none"`` drops BatchNorm, for regression where the output's scale matters
+    (notebook 06: batch statistics make each prediction depend on the rest of the batch)."""
+
+    def __init__(self, num_classes: int, widths=UNET_WIDTHS, in_channels: int = 3, norm: str = "batch"):
         super().__init__()
         self.down = nn.ModuleList()
         c = in_channels
         for w in widths:
-            self.down.append(double_conv(c, w))
+            self.down.append(double_conv(c, w, norm))
             c = w
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
                                 for i in reversed(range(len(widths) - 1)))
-        self.up_conv = nn.ModuleList(double_conv(2 * widths[i], widths[i]) for i in reversed(range(len(widths) - 1)))
+        self.up_conv = nn.ModuleList(double_conv(2 * widths[i], widths[i], norm) for i in reversed(range(len(widths) - 1)))
         self.classifier = nn.Conv2d(widths[0], num_classes, 1)
         self.depth = len(widths) - 1
 
@@ -98,15 +113,23 @@ class LinkNetDecoderBlock(nn.Module):
 
 class LinkNet(nn.Module):
     """LinkNet: a ResNet-18-style encoder (stem 7x7/2 + max-pool, four stages of two BasicBlocks)
-    and a decoder of ``LinkNetDecoderBlock``s whose outputs are *added* to the encoder maps."""
+    and a decoder of ``LinkNetDecoderBlock``s whose outputs are *added* to the encoder maps.
 
-    # ResNet-18's widths (64, 128, 256, 512) halved. A 4x narrower LinkNet (16 ... 128) got stuck in
-    # our runs, predicting only background (or every shape as a circle); this one trains.
-    def __init__(self, num_classes: int, widths=(32, 64, 128, 256), in_channels: int = 3):
+    ``stem_stride=4`` is the paper's stem. ``stem_stride=2`` drops its max-pool, so the first stage
+    sees the image at half rather than quarter resolution: our objects are 10-30 px wide, and a
+    quarter-resolution start blurs their corners. The decoder then ends at full resolution.
+    """
+
+    # ResNet-18's widths (64, 128, 256, 512) halved. With the paper's stride-4 stem a 4x narrower
+    # LinkNet (16 ... 128) got stuck in our runs, predicting only background; this one trains.
+    def __init__(self, num_classes: int, widths=(32, 64, 128, 256), in_channels: int = 3, stem_stride: int = 4):
         super().__init__()
+        if stem_stride not in (2, 4):
+            raise ValueError(f"stem_stride must be 2 or 4, got {stem_stride}")
         w = widths
+        pool = nn.MaxPool2d(3, stride=2, padding=1) if stem_stride == 4 else nn.Identity()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, w[0], 7, stride=2, padding=3, bias=False),
-                                  nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+                                  nn.BatchNorm2d(w[0]), nn.ReLU(inplace=True), pool)
         chans = (w[0], *w)
         self.encoder = nn.ModuleList(
             nn.Sequential(BasicBlock(chans[i], chans[i + 1], stride=1 if i == 0 else 2),
@@ -117,10 +140,10 @@ class LinkNet(nn.Module):
         # The paper's encoder halves the resolution in every block and its final block upsamples
         # twice; ResNet-18's first stage keeps the resolution, so one x2 upsampling is enough here.
         half = max(w[0] // 2, 1)
+        head = (nn.ConvTranspose2d(half, num_classes, 2, stride=2) if stem_stride == 4
+                else nn.Conv2d(half, num_classes, 1))
         self.final = nn.Sequential(
-            nn.Conv2d(w[0], half, 3, padding=1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(half, num_classes, 2, stride=2),
-        )
+            nn.Conv2d(w[0], half, 3, padding=1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True), head)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] % 32 or x.shape[-2] % 32:

@@ -1,0 +1,102 @@
+"""Networks that map the PDE's (a, f) on a grid to its solution u (notebook 06).
+
+``UNetOperator`` is notebook 05's U-Net with four input channels (a, f, x, y) and one output.
+``FNO2d`` is a small Fourier Neural Operator (Li et al., 2021): its spectral layers multiply the
+lowest Fourier modes of the features by learned complex weights, so their parameters live in
+frequency space and do not depend on the grid the input is sampled on.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..pde import A_HIGH, A_LOW
+from .unet import UNet
+
+__all__ = ["operator_inputs", "UNetOperator", "SpectralConv2d", "FNO2d", "U_SCALE"]
+
+#: typical size of u for a in [3, 12] and f ~ 1: networks predict u / U_SCALE, a number of order 1
+U_SCALE = 0.01
+
+
+def operator_inputs(a: Tensor, f: Tensor) -> Tensor:
+    """Stack ``[B, n, n]`` fields into ``[B, 4, n, n]`` channels: a scaled to [0, 1], f, x, y (cell centres)."""
+    if a.ndim != 3 or a.shape != f.shape or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"a and f must be [B, n, n] of the same shape, got {tuple(a.shape)} and {tuple(f.shape)}")
+    b, n = a.shape[0], a.shape[-1]
+    c = (torch.arange(n, device=a.device, dtype=a.dtype) + 0.5) / n
+    y, x = torch.meshgrid(c, c, indexing="ij")
+    coords = torch.stack([x, y]).expand(b, 2, n, n)
+    return torch.cat([((a - A_LOW) / (A_HIGH - A_LOW)).unsqueeze(1), f.unsqueeze(1), coords], dim=1)
+
+
+class UNetOperator(nn.Module):
+    """``(a, f) -> u``: notebook 05's ``UNet`` on the four input channels, one output channel.
+
+    Without BatchNorm by default: u is linear in f, so its scale is the answer, and batch
+    statistics made each prediction depend on the other samples of the batch (in our runs the
+    BatchNorm U-Net's error was several times higher; notebook 06 measures it)."""
+
+    def __init__(self, widths=(16, 32, 64, 128), norm: str = "none"):
+        super().__init__()
+        self.unet = UNet(num_classes=1, widths=widths, in_channels=4, norm=norm)
+
+    def forward(self, a: Tensor, f: Tensor) -> Tensor:
+        return self.unet(operator_inputs(a, f)).squeeze(1) * U_SCALE
+
+
+class SpectralConv2d(nn.Module):
+    """Fourier layer: FFT, multiply the lowest ``modes`` x ``modes`` frequencies (positive and
+    negative along y, non-negative along x, since the FFT of a real signal is symmetric) by
+    learned complex ``[c_in, c_out]`` matrices, zero the rest, inverse FFT to the input's size."""
+
+    def __init__(self, c_in: int, c_out: int, modes: int):
+        super().__init__()
+        if modes < 1:
+            raise ValueError(f"modes must be >= 1, got {modes}")
+        self.modes = modes
+        scale = 1 / (c_in * c_out)
+        self.weight_pos = nn.Parameter(scale * torch.randn(c_in, c_out, modes, modes, dtype=torch.cfloat))
+        self.weight_neg = nn.Parameter(scale * torch.randn(c_in, c_out, modes, modes, dtype=torch.cfloat))
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, _, h, w = x.shape
+        m = self.modes
+        if h < 2 * m or w // 2 + 1 < m:
+            raise ValueError(f"input {h}x{w} is too small for {m} modes (needs at least {2 * m}x{2 * (m - 1)})")
+        x_hat = torch.fft.rfft2(x)  # [b, c_in, h, w // 2 + 1]
+        out = torch.zeros(b, self.weight_pos.shape[1], h, w // 2 + 1, dtype=torch.cfloat, device=x.device)
+        out[:, :, :m, :m] = torch.einsum("bixy,ioxy->boxy", x_hat[:, :, :m, :m], self.weight_pos)
+        out[:, :, -m:, :m] = torch.einsum("bixy,ioxy->boxy", x_hat[:, :, -m:, :m], self.weight_neg)
+        return torch.fft.irfft2(out, s=(h, w))
+
+
+class FNO2d(nn.Module):
+    """Lift (1x1 conv) -> ``depth`` x [spectral conv + 1x1 conv, GELU] -> project (two 1x1 convs).
+
+    The domain is not periodic (u = 0 on the walls) while the FFT assumes it is, so the input is
+    zero-padded by a fixed *fraction* of the domain (not a fixed number of pixels, which would
+    mean a different domain at another resolution) and the padding is cut off at the end.
+    """
+
+    def __init__(self, width: int = 32, modes: int = 8, depth: int = 4, pad_fraction: float = 0.125):
+        super().__init__()
+        self.pad_fraction = pad_fraction
+        self.lift = nn.Conv2d(4, width, 1)
+        self.spectral = nn.ModuleList(SpectralConv2d(width, width, modes) for _ in range(depth))
+        self.pointwise = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(depth))
+        self.project = nn.Sequential(nn.Conv2d(width, 4 * width, 1), nn.GELU(), nn.Conv2d(4 * width, 1, 1))
+
+    def forward(self, a: Tensor, f: Tensor) -> Tensor:
+        x = self.lift(operator_inputs(a, f))
+        n = x.shape[-1]
+        pad = round(self.pad_fraction * n)
+        x = F.pad(x, (0, pad, 0, pad))
+        for i, (spectral, pointwise) in enumerate(zip(self.spectral, self.pointwise, strict=True)):
+            x = spectral(x) + pointwise(x)
+            if i < len(self.spectral) - 1:
+                x = F.gelu(x)
+        x = x[..., :n, :n]
+        return self.project(x).squeeze(1) * U_SCALE

@@ -1,0 +1,105 @@
+"""Per-pixel classifiers on frozen features (Baranchuk et al., 2021), notebook 08.
+
+Every pixel of the few labelled images is one training example: its feature vector (all
+channels at that pixel) and its class. An ensemble of small MLPs is trained on them; at test time
+the members vote, and the disagreement of the votes is the uncertainty map.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["PixelMLP", "PixelEnsemble", "train_pixel_ensemble", "pixel_coordinates", "rgb_xy_features"]
+
+
+class PixelMLP(nn.Module):
+    """Linear-ReLU-BatchNorm twice, then a linear layer to the classes (the paper's head, narrower)."""
+
+    def __init__(self, in_dim: int, num_classes: int, hidden: tuple[int, int] = (128, 32)):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, hidden[0]), nn.ReLU(), nn.BatchNorm1d(hidden[0]),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU(), nn.BatchNorm1d(hidden[1]),
+            nn.Linear(hidden[1], num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class PixelEnsemble(nn.Module):
+    """Feature standardisation (statistics of the labelled pixels) and the MLP members."""
+
+    def __init__(self, members: list[PixelMLP], mean: Tensor, std: Tensor):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    @torch.no_grad()
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """``[B, C, H, W]`` features -> (majority-vote classes ``[B, H, W]``, vote entropy ``[B, H, W]``)."""
+        self.eval()
+        b, c, h, w = features.shape
+        x = (features.permute(0, 2, 3, 1).reshape(-1, c) - self.mean) / self.std
+        votes = torch.stack([m(x).argmax(1) for m in self.members])  # [M, P]
+        k = self.members[0].net[-1].out_features
+        counts = F.one_hot(votes, k).sum(0).float()  # [P, K]
+        share = counts / len(self.members)
+        entropy = -(share * share.clamp_min(1e-12).log()).sum(1)
+        return counts.argmax(1).reshape(b, h, w), entropy.reshape(b, h, w)
+
+
+def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, members: int = 5,
+                         epochs: int = 4, batch_size: int = 512, lr: float = 1e-3, seed: int = 0,
+                         hidden: tuple[int, int] = (128, 32)) -> PixelEnsemble:
+    """Train ``members`` MLPs (different initialisations and pixel orders) on labelled pixels.
+
+    ``features``: ``[N, C, H, W]`` of the labelled images; ``labels``: ``[N, H, W]`` class ids.
+    """
+    if features.ndim != 4 or labels.shape != (features.shape[0], *features.shape[2:]):
+        raise ValueError(f"features must be [N, C, H, W] and labels [N, H, W] to match, got "
+                         f"{tuple(features.shape)} and {tuple(labels.shape)}")
+    if members < 1 or epochs < 1:
+        raise ValueError(f"members and epochs must be >= 1, got {members}, {epochs}")
+    c = features.shape[1]
+    x = features.permute(0, 2, 3, 1).reshape(-1, c)
+    y = labels.reshape(-1).long()
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must be in [0, {num_classes - 1}]")
+    mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    x = (x - mean) / std
+    nets = []
+    for k in range(members):
+        g = torch.Generator().manual_seed(seed * 1000 + k)
+        torch.manual_seed(seed * 1000 + k)
+        net = PixelMLP(c, num_classes, hidden)
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+        net.train()
+        for _ in range(epochs):
+            order = torch.randperm(len(x), generator=g)
+            for i in range(0, len(x) - 1, batch_size):
+                idx = order[i:i + batch_size]
+                if len(idx) < 2:  # BatchNorm needs two samples
+                    continue
+                loss = F.cross_entropy(net(x[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        nets.append(net.eval())
+    return PixelEnsemble(nets, mean, std)
+
+
+def pixel_coordinates(images: Tensor) -> Tensor:
+    """``[B, 2, H, W]`` pixel-centre coordinates (x, y) in [0, 1]."""
+    b, _, h, w = images.shape
+    ys = (torch.arange(h, dtype=images.dtype) + 0.5) / h
+    xs = (torch.arange(w, dtype=images.dtype) + 0.5) / w
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([xx, yy]).expand(b, 2, h, w).to(images.device)
+
+
+def rgb_xy_features(images: Tensor) -> Tensor:
+    """The weakest baseline's features: a pixel's colour and position, ``[B, 5, H, W]``."""
+    return torch.cat([images, pixel_coordinates(images)], dim=1)

@@ -1,0 +1,88 @@
+"""Train notebook 08's denoising U-Net (a DDPM) on unlabelled 32x32 scenes.
+
+    python scripts/train_ddpm.py [--steps 12000] [--batch-size 64] [--threads 0] [--resume]
+
+Fresh scenes every step (``DIFFUSION_SCENES``, seed 500; no labels are used), the DDPM "simple"
+loss, AdamW (lr 5e-4 after a 200-step warm-up), gradient clipping, and an exponential moving
+average (EMA, decay 0.999) of the weights, which is what gets shipped: EMA weights give cleaner
+samples and features. Every ``--save-every`` steps the EMA weights land in
+data/checkpoints/ddpm_scenes.pt (sha256 in SHA256SUMS; meta: steps done, seconds, loss), and the
+full training state in build/ddpm_state.pt, so ``--resume`` continues an interrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from lecture_utils.checkpoints import save_checkpoint
+from lecture_utils.diffusion import DIFFUSION_SCENES, DenoisingUNet, NoiseSchedule, diffusion_loss
+from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.train import scene_batches
+
+STATE = Path("build/ddpm_state.pt")
+LR, WARMUP, EMA_DECAY, SEED = 5e-4, 200, 0.999, 500
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = get_device()
+    seed_everything(0)
+    model = DenoisingUNet().to(device)
+    ema = copy.deepcopy(model).eval()
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
+    schedule = NoiseSchedule()
+    start, seconds, history = 0, 0.0, []
+    if args.resume and STATE.exists():
+        state = torch.load(STATE, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        start, seconds, history = state["step"], state["seconds"], state["history"]
+        torch.set_rng_state(state["rng"])
+        print(f"resumed at step {start} ({seconds:.0f} s of training so far)")
+    batches = scene_batches(SEED, args.batch_size, DIFFUSION_SCENES, start=start * args.batch_size)
+    bar = tqdm(range(start, args.steps), desc="DDPM", mininterval=5.0, initial=start, total=args.steps)
+    t0 = time.perf_counter()
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = LR * min(1.0, (step + 1) / WARMUP)
+        images, _ = next(batches)
+        loss = diffusion_loss(model, schedule, images.to(device))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+                p_ema.lerp_(p, 1 - EMA_DECAY)
+        history.append(loss.item())
+        bar.set_postfix(loss=f"{sum(history[-50:]) / len(history[-50:]):.4f}", refresh=False)
+        done = step + 1
+        if done % args.save_every == 0 or done == args.steps:
+            total = seconds + time.perf_counter() - t0
+            meta = {"steps": done, "batch_size": args.batch_size, "lr": LR, "ema_decay": EMA_DECAY,
+                    "device": str(device), "threads": torch.get_num_threads(), "train_seconds": round(total, 1),
+                    "loss_last_500": round(sum(history[-500:]) / len(history[-500:]), 5)}
+            save_checkpoint(ema, "ddpm_scenes.pt", meta)
+            STATE.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                        "step": done, "seconds": total, "history": history, "rng": torch.get_rng_state()}, STATE)
+            print(f"\nstep {done}: {total / 60:.1f} min, loss {meta['loss_last_500']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
