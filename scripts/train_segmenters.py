@@ -4,8 +4,9 @@
 
 Notebook 04 uses the default (2000 steps); notebook 05 uses 4000 steps for all three models
     python scripts/train_segmenters.py --steps 4000 --only encdec unet --suffix _4k
-    python scripts/train_segmenters.py --steps 4000 --only linknet --suffix _4k --lr 3e-3
-(for LinkNet 3e-3 did better than the default 5e-3 on held-out scenes; each checkpoint's meta keeps its scores)
+    python scripts/train_segmenters.py --steps 4000 --only linknet linknet_s2 --suffix _4k --lr 3e-3
+(for LinkNet 3e-3 did better than the default 5e-3 on held-out scenes; each checkpoint's meta keeps its scores;
+linknet_s2 is LinkNet with the light stem: no max-pool, widths 16 ... 128)
 
 Each model sees the same stream of training scenes (seed 100), the same optimiser and number of
 steps; the checkpoints land in data/checkpoints/seg_<name>.pt with their sha256 in SHA256SUMS.
@@ -38,7 +39,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"])
+    parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"], choices=list(BUILDERS))
     parser.add_argument("--suffix", default="", help="appended to the file name, e.g. '_4k'")
     args = parser.parse_args()
     if args.threads:
