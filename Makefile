@@ -12,7 +12,7 @@ RUN_ENV  := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
 # Tests need no pictures: the Agg backend skips rendering them (make html keeps the inline backend).
 TEST_ENV := $(RUN_ENV) MPLBACKEND=Agg
 
-.PHONY: lab test unit notebooks html results lint clean-build help
+.PHONY: lab test unit notebooks html results lint exercises clean-build help
 
 help:
 	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
@@ -20,6 +20,7 @@ help:
 	@echo "make html    - execute notebooks and render them to build/html/"
 	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
+	@echo "make exercises - student notebooks with the solutions stubbed, in build/exercises/"
 
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
 $(STAMP): pyproject.toml
@@ -52,6 +53,9 @@ html: $(STAMP)
 
 results: $(STAMP)
 	$(BIN)/python scripts/update_results.py --readme
+
+exercises: $(STAMP)
+	$(BIN)/python scripts/make_exercises.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check lecture_utils tests scripts notebooks
