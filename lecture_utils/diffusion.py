@@ -111,6 +111,7 @@ class DenoisingUNet(nn.Module):
                                        for i in reversed(range(len(widths) - 1)))
         self.out = nn.Conv2d(widths[0], in_channels, 1)
         self.decoder = [self.bottom, *self.up_blocks]
+        self.decoder_widths = (widths[-1], *reversed(widths[:-1]))  # output channels of each decoder block
         self.depth = len(widths) - 1
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
