@@ -9,10 +9,10 @@ samples and features. Every ``--save-every`` steps the EMA weights land in
 data/checkpoints/ddpm_scenes.pt (sha256 in SHA256SUMS; meta: steps done, seconds, loss), and the
 full training state in build/ddpm_state.pt, so ``--resume`` continues an interrupted run.
 
-The shipped checkpoint is the default run: 12,000 steps, 58.8 CPU-minutes (2,000 steps on one
-thread, the rest on two). Longer is not automatically better here: the same run continued to
-19,000 steps (``--resume --steps 24000``, stopped at 19,000) gave notebook 08 *worse* features
-(N = 20 mIoU 0.438 instead of 0.497, N = 2 below the random-init control), so it was not shipped.
+The shipped checkpoint is the default run (its meta has the steps and the CPU time). Longer is not
+automatically better here: the same run continued to 19,000 steps (``--resume --steps 24000``)
+gave notebook 08 worse features (lower mIoU at every N, the margin check failing), so it was not
+shipped.
 """
 
 from __future__ import annotations

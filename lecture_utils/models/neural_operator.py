@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..pde import A_HIGH, A_LOW
+from ..pixel_classifier import pixel_coordinates
 from .unet import UNet
 
 __all__ = ["operator_inputs", "UNetOperator", "SpectralConv2d", "FNO2d", "U_SCALE"]
@@ -25,11 +26,8 @@ def operator_inputs(a: Tensor, f: Tensor) -> Tensor:
     """Stack ``[B, n, n]`` fields into ``[B, 4, n, n]`` channels: a scaled to [0, 1], f, x, y (cell centres)."""
     if a.ndim != 3 or a.shape != f.shape or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"a and f must be [B, n, n] of the same shape, got {tuple(a.shape)} and {tuple(f.shape)}")
-    b, n = a.shape[0], a.shape[-1]
-    c = (torch.arange(n, device=a.device, dtype=a.dtype) + 0.5) / n
-    y, x = torch.meshgrid(c, c, indexing="ij")
-    coords = torch.stack([x, y]).expand(b, 2, n, n)
-    return torch.cat([((a - A_LOW) / (A_HIGH - A_LOW)).unsqueeze(1), f.unsqueeze(1), coords], dim=1)
+    a, f = a.unsqueeze(1), f.unsqueeze(1)
+    return torch.cat([(a - A_LOW) / (A_HIGH - A_LOW), f, pixel_coordinates(a)], dim=1)
 
 
 class UNetOperator(nn.Module):
