@@ -12,7 +12,7 @@ RUN_ENV  := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
 # Tests need no pictures: the Agg backend skips rendering them (make html keeps the inline backend).
 TEST_ENV := $(RUN_ENV) MPLBACKEND=Agg
 
-.PHONY: lab test unit notebooks html results lint exercises clean-build help
+.PHONY: lab test unit notebooks html results lint exercises slides slide-tools clean-build help
 
 help:
 	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
@@ -21,6 +21,7 @@ help:
 	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
 	@echo "make exercises - student notebooks with the solutions stubbed, in build/exercises/"
+	@echo "make slides  - every notebook executed and rendered as a reveal.js deck in build/slides/"
 
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
 $(STAMP): pyproject.toml
@@ -41,7 +42,7 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks -q -p no:cacheprovider
 
-test: $(STAMP)
+test: $(STAMP) slide-tools
 	$(BIN)/ruff check lecture_utils tests scripts notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -q
 	$(BIN)/python scripts/update_results.py
@@ -56,6 +57,25 @@ results: $(STAMP)
 
 exercises: $(STAMP)
 	$(BIN)/python scripts/make_exercises.py
+
+# Offline decks: reveal.js and the scripts it needs come from the npm registry into build/slides/vendor
+# (once); the slide tests also need a headless browser, Debian's chromium, installed here when
+# possible (root with apt-get). Without npm or chromium the decks use CDNs and the browser test skips.
+VENDOR := build/slides/vendor
+$(VENDOR)/.installed:
+	@mkdir -p $(VENDOR)
+	@if command -v npm >/dev/null; then \
+		cd $(VENDOR) && npm install --no-audit --no-fund --silent reveal.js@4.6.0 jquery@3.7.1 requirejs@2.3.7 mathjax@2.7.9 \
+		&& touch .installed; \
+	else echo "npm not found: slide decks will load reveal.js from a CDN"; fi
+
+slide-tools: $(VENDOR)/.installed
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } \
+		|| echo "chromium not installed: the headless slide check will be skipped"
+
+slides: $(STAMP) slide-tools
+	$(RUN_ENV) $(BIN)/python scripts/make_slides.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check lecture_utils tests scripts notebooks

@@ -58,6 +58,10 @@ class SceneConfig:
     min_contrast: float = 0.35  # RGB distance between an object's colour and the background
     classes: tuple[str, ...] = field(default=CLASSES)
     named_colours: bool = False  # colours from COLOUR_NAMES on a greyish background; adds "colours"
+    # "random": each image its own background colour and stripes (a per-image signature);
+    # "shared": every background is grey texture from the same distribution, so only the objects
+    # tell two images apart (notebook 07: self-distillation must not match crops by background)
+    background: str = "random"
 
     def __post_init__(self):
         if not isinstance(self.image_size, int) or self.image_size < 16:
@@ -76,6 +80,8 @@ class SceneConfig:
             raise ValueError(f"min_visible_fraction must be in [0, 1], got {self.min_visible_fraction}")
         if self.noise_std < 0 or self.texture_strength < 0:
             raise ValueError("noise_std and texture_strength must be non-negative")
+        if self.background not in ("random", "shared"):
+            raise ValueError(f"background must be 'random' or 'shared', got {self.background!r}")
         unknown = set(self.classes) - set(_PAINTERS)
         if not self.classes or unknown:
             raise ValueError(f"classes must be a non-empty subset of {tuple(_PAINTERS)}, got {self.classes}")
@@ -128,6 +134,11 @@ def _random_colour(rng) -> np.ndarray:
 
 def _background(rng, cfg: SceneConfig) -> tuple[np.ndarray, np.ndarray]:
     n = cfg.image_size
+    if cfg.background == "shared":
+        # grey with fine texture: no colour or orientation that singles out this image
+        base = np.full(3, 0.5, dtype=np.float32) + rng.normal(0, 0.02, 3).astype(np.float32)
+        texture = _smooth_field(rng, n, max(n // 4, 2), 1) + 0.5 * _smooth_field(rng, n, max(n // 8, 2), 1)
+        return (base[:, None, None] + cfg.texture_strength * 0.5 * texture).astype(np.float32), base
     base = _random_colour(rng)
     if cfg.named_colours:  # desaturate, so that an object's colour name is unambiguous
         base = (0.35 * base + 0.65 * base.mean()).astype(np.float32)

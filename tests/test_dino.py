@@ -1,0 +1,218 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lecture_utils.checkpoints import load_checkpoint, save_checkpoint
+from lecture_utils.data import SceneConfig, make_scene
+from lecture_utils.dino import (
+    DINO_SCENES,
+    DINOLoss,
+    attention_mass_mask,
+    cls_attention,
+    cosine_schedule,
+    ema_update,
+    entropy_stats,
+    gram_loss,
+    ibot_patch_loss,
+    jaccard,
+    koleo_loss,
+    multi_crop,
+    random_patch_mask,
+    scene_pool,
+)
+from lecture_utils.models.vit import DINOHead, TinyViT
+
+
+def small_vit():
+    return TinyViT(img_size=32, patch_size=8, dim=32, depth=2, heads=4)
+
+
+def test_vit_shapes_and_attention_rows_sum_to_one():
+    torch.manual_seed(0)
+    vit = small_vit().eval()
+    x = torch.rand(3, 3, 32, 32)
+    assert vit(x).shape == (3, 32)
+    assert vit.forward_tokens(x).shape == (3, 1 + 16, 32)
+    attention = vit.get_last_selfattention(x)
+    assert attention.shape == (3, 4, 17, 17)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(3, 4, 17))
+    assert cls_attention(vit, x).shape == (3, 4, 4, 4)
+    # a local crop of another size gets interpolated positional embeddings
+    assert vit.forward_tokens(torch.rand(2, 3, 16, 16)).shape == (2, 1 + 4, 32)
+    assert torch.equal(vit.interpolate_pos_embed(4, 4), vit.pos_embed)
+    with pytest.raises(ValueError, match="multiple of patch_size"):
+        vit(torch.rand(1, 3, 30, 30))
+    with pytest.raises(ValueError, match="divisible"):
+        TinyViT(dim=30, heads=4)
+
+
+def test_mask_token_replaces_masked_patches_only():
+    torch.manual_seed(0)
+    vit = small_vit()
+    x = torch.rand(2, 3, 32, 32)
+    mask = torch.zeros(2, 16, dtype=torch.bool)
+    mask[0, 3] = True
+    tokens, plain = vit.prepare_tokens(x, mask), vit.prepare_tokens(x)
+    changed = (tokens != plain).any(-1)
+    assert changed.sum() == 1 and changed[0, 1 + 3]
+    torch.testing.assert_close(tokens[0, 4], (vit.mask_token[0, 0] + vit.pos_embed[0, 4]))
+
+
+def test_dino_head_outputs_cosines():
+    torch.manual_seed(0)
+    head = DINOHead(32, out_dim=50, hidden_dim=16, bottleneck_dim=8).eval()
+    out = head(torch.randn(6, 32))
+    assert out.shape == (6, 50) and out.abs().max() <= 1 + 1e-5
+    # scaling a prototype does not change the logits: the last layer is weight-normalised
+    before = head(torch.randn(2, 32).clone())
+    with torch.no_grad():
+        head.prototypes.mul_(3.0)
+    torch.manual_seed(1)
+    x = torch.randn(2, 32)
+    a = head(x)
+    with torch.no_grad():
+        head.prototypes.div_(3.0)
+    torch.testing.assert_close(a, head(x))
+    assert before.shape == (2, 50)
+
+
+def test_dino_loss_on_hand_made_logits():
+    loss = DINOLoss(out_dim=3, teacher_temp=0.5, student_temp=1.0, center_momentum=0.9)
+    teacher = [torch.tensor([[1.0, 0.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]])]
+    student = [torch.tensor([[0.0, 0.0, 0.0]]), torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([[0.0, 0.0, 3.0]])]
+
+    def ce(t, s):
+        p = torch.softmax(t / 0.5, -1)
+        return -(p * torch.log_softmax(s / 1.0, -1)).sum()
+
+    # pairs: teacher 0 with students 1 and 2, teacher 1 with students 0 and 2 (same view skipped)
+    expected = (ce(teacher[0], student[1]) + ce(teacher[0], student[2])
+                + ce(teacher[1], student[0]) + ce(teacher[1], student[2])) / 4
+    torch.testing.assert_close(loss(student, teacher), expected)
+    # the centre moved 10% of the way to the teacher's batch mean
+    torch.testing.assert_close(loss.center, torch.tensor([[0.05, 0.05, 0.0]]))
+    with pytest.raises(ValueError, match="teacher_temp"):
+        DINOLoss(3, teacher_temp=0.0)
+
+
+def test_centring_and_sharpening_pull_in_opposite_directions():
+    loss = DINOLoss(out_dim=4, teacher_temp=0.05)
+    logits = torch.tensor([[2.0, 0.0, 0.0, 0.0]] * 8)
+    sharp = entropy_stats(loss.teacher_probs(logits))
+    assert sharp["mean_entropy"] < 0.01  # sharpening: one-hot
+    assert sharp["marginal_entropy"] < 0.01  # ...and every sample the same: collapse to one dimension
+    for _ in range(200):
+        loss.update_center(logits)
+    centred = entropy_stats(loss.teacher_probs(logits))
+    assert math.isclose(centred["mean_entropy"], math.log(4), rel_tol=1e-3)  # centring alone: uniform
+    assert centred["ln_K"] == math.log(4)
+
+
+def test_ema_update_and_schedule():
+    a, b = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    wa, wb = a.weight.detach().clone(), b.weight.detach().clone()
+    ema_update(a, b, 0.9)
+    torch.testing.assert_close(a.weight, 0.9 * wa + 0.1 * wb)
+    with pytest.raises(ValueError, match="momentum"):
+        ema_update(a, b, 1.5)
+    assert cosine_schedule(1.0, 0.0, 0, 100, warmup=10) == pytest.approx(0.1)
+    assert cosine_schedule(1.0, 0.0, 10, 100, warmup=10) == pytest.approx(1.0)
+    assert cosine_schedule(1.0, 0.0, 100, 100, warmup=10) == pytest.approx(0.0)
+    assert cosine_schedule(0.99, 1.0, 50, 100) == pytest.approx(0.995)
+
+
+def test_koleo_on_hand_made_features():
+    # nearest-neighbour distances: points 0 and 1 are 0.6 apart, point 2 is 0.8 from point 1
+    x = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.8, -0.6]])
+    d01 = math.dist((1, 0), (0.8, 0.6))
+    d02 = math.dist((1, 0), (0.8, -0.6))
+    expected = -(math.log(min(d01, d02)) + math.log(d01) + math.log(d02)) / 3
+    assert koleo_loss(x).item() == pytest.approx(expected, rel=1e-5)
+    # spreading the points lowers the loss
+    spread = torch.tensor([[1.0, 0.0], [-0.5, 0.866], [-0.5, -0.866]])
+    assert koleo_loss(spread) < koleo_loss(x)
+    with pytest.raises(ValueError, match="B >= 2"):
+        koleo_loss(torch.ones(1, 3))
+
+
+def test_gram_loss_on_hand_made_features():
+    a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # orthogonal patches: Gram = identity
+    b = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]])  # identical patches: Gram = all ones
+    assert gram_loss(a, a).item() == 0.0
+    assert gram_loss(a, b).item() == pytest.approx(0.5)  # two off-diagonal entries differ by 1, of 4
+    assert gram_loss(3 * a, a).item() == 0.0  # features are normalised first
+    # a rotation of the feature space keeps every similarity: no penalty
+    rot = torch.tensor([[0.6, -0.8], [0.8, 0.6]])
+    x = torch.randn(2, 5, 2)
+    assert gram_loss(x @ rot, x).item() < 1e-10
+    with pytest.raises(ValueError, match="same"):
+        gram_loss(torch.ones(1, 3, 2), torch.ones(1, 4, 2))
+
+
+def test_ibot_loss_counts_masked_patches_only():
+    teacher = F.one_hot(torch.tensor([[0, 1, 2]]), 3).float()
+    student = torch.zeros(1, 3, 3)
+    mask = torch.tensor([[True, False, False]])
+    assert ibot_patch_loss(student, teacher, mask).item() == pytest.approx(math.log(3))
+    student[0, 1] = torch.tensor([-9.0, 9.0, -9.0])  # unmasked patch: must not matter
+    assert ibot_patch_loss(student, teacher, mask).item() == pytest.approx(math.log(3))
+    student[0, 0] = torch.tensor([9.0, -9.0, -9.0])
+    assert ibot_patch_loss(student, teacher, mask, student_temp=1.0).item() < 1e-6
+    m = random_patch_mask(4, 10, 0.3, generator=torch.Generator().manual_seed(0))
+    assert m.shape == (4, 10) and (m.sum(1) == 3).all()
+    with pytest.raises(ValueError, match="no patch"):
+        ibot_patch_loss(student, teacher, torch.zeros(1, 3, dtype=torch.bool))
+
+
+def test_attention_mass_mask_and_jaccard():
+    attention = torch.tensor([[0.5, 0.2], [0.2, 0.1]])
+    assert attention_mass_mask(attention, 0.5).tolist() == [[True, False], [False, False]]
+    assert attention_mass_mask(attention, 0.6).tolist() == [[True, True], [False, False]] or \
+        attention_mass_mask(attention, 0.6).tolist() == [[True, False], [True, False]]
+    assert attention_mass_mask(attention, 1.0).all()
+    # unnormalised maps give the same mask
+    assert torch.equal(attention_mass_mask(10 * attention, 0.6), attention_mass_mask(attention, 0.6))
+    a = torch.tensor([[True, True], [False, False]])
+    b = torch.tensor([[True, False], [True, False]])
+    assert jaccard(a, b).item() == pytest.approx(1 / 3)
+    assert jaccard(torch.zeros(2, 2, dtype=torch.bool), torch.zeros(2, 2, dtype=torch.bool)).item() == 1.0
+    with pytest.raises(ValueError, match="mass"):
+        attention_mass_mask(attention, 0.0)
+
+
+def test_multi_crop_views():
+    images = torch.rand(5, 3, 64, 64)
+    views = multi_crop(images, n_local=3, generator=torch.Generator().manual_seed(0))
+    assert [tuple(v.shape) for v in views] == [(5, 3, 64, 64)] * 2 + [(5, 3, 32, 32)] * 3
+    assert all(0 <= v.min() and v.max() <= 1 for v in views)
+    again = multi_crop(images, n_local=3, generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(a, b) for a, b in zip(views, again, strict=True))
+    with pytest.raises(ValueError, match="images"):
+        multi_crop(torch.rand(3, 64, 64))
+
+
+def test_shared_backgrounds_hide_the_image_identity():
+    images, foreground, shapes = scene_pool(40, seed=3)
+    assert images.shape == (40, 3, 64, 64) and foreground.dtype == torch.bool
+    assert ((shapes.sum(1) >= 1) & (shapes.sum(1) <= 2)).all()
+    background_means = torch.stack([img[:, ~fg].mean(1) for img, fg in zip(images, foreground, strict=True)])
+    assert background_means.std(0).max() < 0.05  # every background has about the same colour
+    random_bg = [make_scene(3, i, SceneConfig(image_size=64))["image"] for i in range(40)]
+    assert torch.stack([im.mean((1, 2)) for im in random_bg]).std(0).min() > 0.1
+    assert DINO_SCENES.background == "shared"
+    with pytest.raises(ValueError, match="background"):
+        SceneConfig(background="plain")
+
+
+def test_checkpoint_round_trip_and_corrupt_file(tmp_path):
+    vit = small_vit()
+    save_checkpoint(vit, "vit.pt", {"steps": 3}, directory=tmp_path)
+    other = small_vit()
+    assert load_checkpoint(other, "vit.pt", directory=tmp_path, verbose=False) == {"steps": 3}
+    assert all(torch.equal(a, b) for a, b in zip(vit.state_dict().values(), other.state_dict().values(), strict=True))
+    with open(tmp_path / "vit.pt", "r+b") as f:
+        f.seek(100)
+        f.write(b"corrupt")
+    assert load_checkpoint(other, "vit.pt", directory=tmp_path, verbose=False) is None
