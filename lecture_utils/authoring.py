@@ -142,15 +142,19 @@ def is_section_heading(cell) -> bool:
 
 
 def _has_figure(cell) -> bool:
-    return any("image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {})
-               for out in cell.get("outputs", []))
+    """From the outputs when the cell has run; in a stripped notebook, from the call that shows one."""
+    outputs = cell.get("outputs", [])
+    if outputs:
+        return any("image/png" in out.get("data", {}) or "image/svg+xml" in out.get("data", {}) for out in outputs)
+    return "plt.show()" in cell.source or "interactive_figure(" in cell.source
 
 
 def mark_slides(nb: nbformat.NotebookNode) -> int:
     """Set every cell's ``slideshow.slide_type`` from the notebook's structure; return the slide count.
 
-    Cells before the first heading join the first slide. Run it on an executed notebook so that
-    figure outputs are known.
+    Cells before the first heading join the first slide. On an executed notebook, a figure is an
+    image output; on a stripped one (RISE in JupyterLab), a cell that calls ``plt.show()`` or
+    ``viz.interactive_figure``.
     """
     slides = 0
     for cell in nb.cells:

@@ -103,3 +103,12 @@ def test_deck_opens_in_headless_chromium(deck, tmp_path):
     dom = subprocess.run(flags + ["--dump-dom", path.as_uri()], check=True, capture_output=True, text=True,
                          timeout=120).stdout
     assert 'class="reveal ' in dom and " ready" in dom.split('class="reveal ', 1)[1].split('"', 1)[0]
+
+
+def test_committed_notebooks_carry_current_slide_marks():
+    """RISE reads the marks from the notebooks; `python scripts/make_slides.py --mark` refreshes them."""
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        committed = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
+        mark_slides(nb)
+        assert committed == [c.metadata["slideshow"]["slide_type"] for c in nb.cells], path.name
