@@ -30,11 +30,10 @@ from lecture_utils.dino import (
     attention_mass_mask,
     cls_attention,
     cosine_schedule,
-    ema_update,
-    entropy_stats,
     jaccard,
     multi_crop,
     scene_pool,
+    self_distillation_step,
 )
 from lecture_utils.models.vit import DINOHead, TinyViT
 from lecture_utils.runtime import BUILD_DIR
@@ -128,36 +127,25 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr
         index = torch.randint(len(images), (args.batch,), generator=generator)
-        batch = images[index]
-        model.train()
         if args.mode == "dino":
-            views = multi_crop(batch, n_local=args.n_local, generator=generator)
-            with torch.no_grad():
-                t_logits = [teacher["head"](teacher["backbone"](v)) for v in views[:2]]
-            # one head call over all views, as DINO's multi-crop wrapper does (BatchNorm sees them all)
-            feats = [model["backbone"](torch.cat(views[:2]))]
-            if args.n_local:
-                feats.append(model["backbone"](torch.cat(views[2:])))
-            s_logits = model["head"](torch.cat(feats)).split(args.batch)
-            loss = model["loss"](list(s_logits), t_logits)
-            teacher["loss"].center.copy_(model["loss"].center)
+            stats = self_distillation_step(model, teacher, images[index], optimizer, n_local=args.n_local,
+                                           momentum=cosine_schedule(0.99, 1.0, step, args.steps),
+                                           generator=generator, freeze_prototypes=step < args.freeze_last_layer)
+            loss = stats.pop("loss")
         else:
-            views = multi_crop(batch, n_local=0, global_scale=(0.7, 1.0), generator=generator)[:1]
-            loss = F.binary_cross_entropy_with_logits(model["head"](model["backbone"](views[0])), shapes[index])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if args.mode == "dino" and step < args.freeze_last_layer:
-            model["head"].prototypes.grad = None
-        nn.utils.clip_grad_norm_(params, 3.0)
-        optimizer.step()
-        if teacher is not None:
-            momentum = cosine_schedule(0.99, 1.0, step, args.steps)
-            ema_update(teacher, model, momentum)
+            model.train()
+            views = multi_crop(images[index], n_local=0, global_scale=(0.7, 1.0), generator=generator)[:1]
+            out = model["head"](model["backbone"](views[0]))
+            loss = F.binary_cross_entropy_with_logits(out, shapes[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 3.0)
+            optimizer.step()
+            loss, stats = loss.item(), {}
         seconds += time.perf_counter() - started
 
-        record = {"step": step + 1, "loss": loss.item(), "seconds": round(seconds, 1)}
-        if args.mode == "dino":
-            record.update(entropy_stats(model["loss"].teacher_probs(torch.cat(t_logits))))
+        record = {"step": step + 1, "loss": loss, "seconds": round(seconds, 1)}
+        record.update({k: v for k, v in stats.items() if k in ("mean_entropy", "marginal_entropy", "ln_K")})
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             net = teacher["backbone"] if teacher is not None else model["backbone"]
             record["val_jaccard"], record["best_head"] = best_head_jaccard(net, val_images, val_fg)
@@ -167,7 +155,7 @@ def main() -> None:
                 record["val_exact_match"] = float((pred == (val_shapes > 0.5)).all(dim=1).float().mean())
             print({k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()}, flush=True)
         history.append(record)
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss:.3f}")
         if (step + 1) % args.save_every == 0 or step + 1 == args.steps:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1,
                      "history": history, "seconds": seconds}

@@ -216,3 +216,23 @@ def test_checkpoint_round_trip_and_corrupt_file(tmp_path):
         f.seek(100)
         f.write(b"corrupt")
     assert load_checkpoint(other, "vit.pt", directory=tmp_path, verbose=False) is None
+
+
+def test_official_dino_loading_path_on_our_own_weights(tmp_path, monkeypatch):
+    """dino_vits8() reads the official file format: write our own ViT-S/8 in it and read it back."""
+    from lecture_utils import pretrained
+    from lecture_utils.models.vit import IMAGENET_NORM, to_official_dino
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("LECTURE_ALLOW_DOWNLOAD", "0")
+    assert pretrained.dino_vits8(verbose=False) is None  # not cached, downloads off: skipped, no network
+    torch.manual_seed(0)
+    ours = TinyViT(img_size=224, patch_size=8, dim=384, depth=12, heads=6, norm=IMAGENET_NORM, eps=1e-6).eval()
+    official = to_official_dino(ours.state_dict())
+    assert "patch_embed.proj.weight" in official and "blocks.11.mlp.fc2.bias" in official
+    assert "mask_token" not in official
+    (tmp_path / "checkpoints").mkdir()
+    torch.save(official, tmp_path / "checkpoints" / "dino_deitsmall8_pretrain.pth")
+    loaded = pretrained.dino_vits8(verbose=False)
+    x = torch.rand(1, 3, 64, 96)  # another size: positional embeddings are interpolated
+    torch.testing.assert_close(loaded.get_last_selfattention(x), ours.get_last_selfattention(x))

@@ -13,7 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Attention", "Block", "TinyViT", "DINOHead"]
+__all__ = ["Attention", "Block", "TinyViT", "DINOHead", "from_official_dino", "to_official_dino"]
+
+#: input normalisation of the course's ViTs, and of DINO's released ones (ImageNet statistics)
+COURSE_NORM = ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 class Attention(nn.Module):
@@ -41,9 +45,9 @@ class Attention(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, eps: float = 1e-5):
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=eps), nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, heads)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
@@ -59,14 +63,14 @@ class Block(nn.Module):
 class TinyViT(nn.Module):
     """ViT for small images. ``forward`` returns the [CLS] feature ``[B, dim]``.
 
-    Images are in [0, 1] and centred inside. ``img_size`` fixes the learned positional grid;
+    Images are in [0, 1] and normalised inside by ``norm`` (mean, std). ``img_size`` fixes the learned positional grid;
     other sizes (multiple of ``patch_size``) get an interpolated copy of it, as DINO does for its
     local crops. ``forward_tokens`` returns all tokens (``[B, 1 + N, dim]``) and accepts a boolean
     ``mask`` ``[B, N]`` that replaces those patch embeddings by a learned mask token (iBOT).
     """
 
     def __init__(self, img_size: int = 64, patch_size: int = 8, dim: int = 128, depth: int = 4,
-                 heads: int = 4, mlp_ratio: float = 4.0):
+                 heads: int = 4, mlp_ratio: float = 4.0, norm=COURSE_NORM, eps: float = 1e-5):
         super().__init__()
         if img_size % patch_size:
             raise ValueError(f"img_size ({img_size}) must be a multiple of patch_size ({patch_size})")
@@ -76,8 +80,11 @@ class TinyViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid ** 2, dim))
-        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio) for _ in range(depth))
-        self.norm = nn.LayerNorm(dim)
+        self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, eps) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim, eps=eps)
+        # not part of the weights: a checkpoint stays loadable whatever the normalisation
+        self.register_buffer("mean", torch.tensor(norm[0]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(norm[1]).view(1, 3, 1, 1), persistent=False)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
@@ -105,7 +112,7 @@ class TinyViT(nn.Module):
         if h * self.patch_size != images.shape[-2] or w * self.patch_size != images.shape[-1]:
             raise ValueError(f"image side must be a multiple of patch_size={self.patch_size}, "
                              f"got {tuple(images.shape[-2:])}")
-        x = self.patch_embed((images - 0.5) / 0.25).flatten(2).transpose(1, 2)  # [B, N, dim]
+        x = self.patch_embed((images - self.mean) / self.std).flatten(2).transpose(1, 2)  # [B, N, dim]
         if mask is not None:
             if mask.shape != x.shape[:2]:
                 raise ValueError(f"mask must have shape {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
@@ -158,3 +165,31 @@ class DINOHead(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         z = F.normalize(self.mlp(features), dim=-1)
         return z @ F.normalize(self.prototypes, dim=-1).T
+
+
+# --- DINO's released checkpoints use timm-style names; these map them to ours and back -------------
+
+def _renames(depth: int) -> dict[str, str]:
+    names = {"patch_embed.proj.weight": "patch_embed.weight", "patch_embed.proj.bias": "patch_embed.bias"}
+    for i in range(depth):
+        for layer, ours in (("fc1", "0"), ("fc2", "2")):
+            for kind in ("weight", "bias"):
+                names[f"blocks.{i}.mlp.{layer}.{kind}"] = f"blocks.{i}.mlp.{ours}.{kind}"
+    return names
+
+
+def from_official_dino(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """A state dict of DINO's ``vision_transformer.py`` (e.g. ``dino_deitsmall8_pretrain.pth``) as
+    :class:`TinyViT` names it. The mask token (iBOT's, not in DINO) is set to zeros."""
+    depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
+    names = _renames(depth)
+    out = {names.get(k, k): v for k, v in state.items() if not k.startswith("head.")}
+    out.setdefault("mask_token", torch.zeros_like(out["cls_token"]))
+    return out
+
+
+def to_official_dino(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The inverse of :func:`from_official_dino` (used to test the loading path on our own weights)."""
+    depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
+    back = {v: k for k, v in _renames(depth).items()}
+    return {back.get(k, k): v for k, v in state.items() if k != "mask_token"}
