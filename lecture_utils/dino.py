@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .data import SceneConfig, make_scene
+from .models.vit import DINOHead, TinyViT
 
 __all__ = [
-    "DINO_SCENES", "scene_pool", "multi_crop", "DINOLoss", "ema_update", "cosine_schedule",
+    "DINO_SCENES", "VIT", "HEAD", "DINO", "dino_model", "supervised_model", "scene_pool", "multi_crop", "DINOLoss", "ema_update", "cosine_schedule",
     "entropy_stats", "koleo_loss", "ibot_patch_loss", "random_patch_mask", "gram_loss", "cls_attention",
     "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
 ]
@@ -32,6 +33,27 @@ __all__ = [
 #: texture shared by all images, so the objects are what two crops of one image have in common
 DINO_SCENES = SceneConfig(image_size=64, min_objects=1, max_objects=2, size_range=(0.35, 0.6),
                           min_visible_pixels=60, background="shared")
+
+
+#: the architecture and the DINO settings of notebook 07 and scripts/train_dino.py. BatchNorm in the
+#: head and a teacher temperature of 0.03 kept the toy run from collapsing; DINO's defaults for ViTs
+#: are a head without BatchNorm and a teacher temperature warmed up from 0.04 to 0.07.
+VIT = dict(img_size=64, patch_size=8, dim=128, depth=4, heads=4)
+HEAD = dict(out_dim=1024, hidden_dim=256, bottleneck_dim=64, use_bn=True)
+DINO = dict(teacher_temp=0.03, student_temp=0.1, center_momentum=0.9)
+
+
+def dino_model() -> nn.ModuleDict:
+    """Backbone + head + loss (the loss holds the centre): what a DINO checkpoint stores."""
+    backbone = TinyViT(**VIT)
+    return nn.ModuleDict({"backbone": backbone, "head": DINOHead(backbone.dim, **HEAD),
+                          "loss": DINOLoss(HEAD["out_dim"], **DINO)})
+
+
+def supervised_model(num_classes: int = 3) -> nn.ModuleDict:
+    """The same backbone with a linear classifier on [CLS]: which shapes a scene holds (multi-label)."""
+    backbone = TinyViT(**VIT)
+    return nn.ModuleDict({"backbone": backbone, "head": nn.Linear(backbone.dim, num_classes)})
 
 
 def scene_pool(count: int, seed: int = 0, offset: int = 0, config: SceneConfig = DINO_SCENES):
@@ -68,32 +90,32 @@ def _random_crops(images: Tensor, size: int, scale: tuple[float, float], generat
     flip = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0)
     theta = torch.zeros(b, 2, 3)
     theta[:, 0, 0], theta[:, 0, 2], theta[:, 1, 1], theta[:, 1, 2] = w * flip, cx, h, cy
-    grid = F.affine_grid(theta, [b, 3, size, size], align_corners=False)
+    grid = F.affine_grid(theta.to(images.device), [b, 3, size, size], align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
-def _where(p: float, b: int, generator) -> Tensor:
-    return (torch.rand(b, generator=generator) < p).view(b, 1, 1, 1)
+def _where(p: float, b: int, generator, device) -> Tensor:
+    return (torch.rand(b, generator=generator) < p).view(b, 1, 1, 1).to(device)
 
 
 def _photometric(x: Tensor, generator, jitter: float, p_grey: float, p_blur: float, p_solar: float) -> Tensor:
     b = len(x)
     if jitter > 0:  # brightness, contrast and saturation, each a random factor in [1 - jitter, 1 + jitter]
-        f = 1 + (torch.rand(b, 3, generator=generator) * 2 - 1) * jitter
+        f = (1 + (torch.rand(b, 3, generator=generator) * 2 - 1) * jitter).to(x.device)
         x = x * f[:, 0].view(b, 1, 1, 1)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = (x - mean) * f[:, 1].view(b, 1, 1, 1) + mean
         grey = x.mean(dim=1, keepdim=True)
         x = ((x - grey) * f[:, 2].view(b, 1, 1, 1) + grey).clamp(0, 1)
     if p_grey > 0:
-        x = torch.where(_where(p_grey, b, generator), x.mean(dim=1, keepdim=True).expand_as(x), x)
+        x = torch.where(_where(p_grey, b, generator, x.device), x.mean(dim=1, keepdim=True).expand_as(x), x)
     if p_blur > 0:
         k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16  # binomial approximation of a Gaussian
-        kernel = (k[:, None] * k[None, :]).expand(3, 1, 5, 5)
+        kernel = (k[:, None] * k[None, :]).expand(3, 1, 5, 5).to(x.device)
         blurred = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), kernel, groups=3)
-        x = torch.where(_where(p_blur, b, generator), blurred, x)
+        x = torch.where(_where(p_blur, b, generator, x.device), blurred, x)
     if p_solar > 0:
-        x = torch.where(_where(p_solar, b, generator), torch.where(x >= 0.5, 1 - x, x), x)
+        x = torch.where(_where(p_solar, b, generator, x.device), torch.where(x >= 0.5, 1 - x, x), x)
     return x
 
 
@@ -305,7 +327,7 @@ def self_distillation_step(student: nn.ModuleDict, teacher: nn.ModuleDict, image
         t_logits = [teacher["head"](cls) for cls in t_tokens[:, 0].split(b)]  # one view at a time
     mask = None
     if ibot is not None:
-        mask = random_patch_mask(len(globals_), t_tokens.shape[1] - 1, mask_ratio, generator)
+        mask = random_patch_mask(len(globals_), t_tokens.shape[1] - 1, mask_ratio, generator).to(images.device)
     s_tokens = student["backbone"].forward_tokens(globals_, mask)
     feats = [s_tokens[:, 0]]
     if n_local:

@@ -26,34 +26,18 @@ from tqdm.auto import tqdm
 
 from lecture_utils.checkpoints import save_checkpoint
 from lecture_utils.dino import (
-    DINOLoss,
     attention_mass_mask,
     cls_attention,
     cosine_schedule,
+    dino_model,
     jaccard,
     multi_crop,
     scene_pool,
     self_distillation_step,
+    supervised_model,
 )
-from lecture_utils.models.vit import DINOHead, TinyViT
+from lecture_utils.models.vit import TinyViT
 from lecture_utils.runtime import BUILD_DIR
-
-#: the architecture and the DINO settings the notebook uses (the notebook rebuilds them from here)
-VIT = dict(img_size=64, patch_size=8, dim=128, depth=4, heads=4)
-HEAD = dict(out_dim=1024, hidden_dim=256, bottleneck_dim=64, use_bn=True)
-DINO = dict(teacher_temp=0.03, student_temp=0.1, center_momentum=0.9)
-
-
-def dino_model() -> nn.ModuleDict:
-    """Backbone + head + loss (the loss holds the centre): what a DINO checkpoint stores."""
-    backbone = TinyViT(**VIT)
-    return nn.ModuleDict({"backbone": backbone, "head": DINOHead(backbone.dim, **HEAD),
-                          "loss": DINOLoss(HEAD["out_dim"], **DINO)})
-
-
-def supervised_model(num_classes: int = 3) -> nn.ModuleDict:
-    backbone = TinyViT(**VIT)
-    return nn.ModuleDict({"backbone": backbone, "head": nn.Linear(backbone.dim, num_classes)})
 
 
 def pool(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
