@@ -43,9 +43,9 @@ HEAD = dict(out_dim=1024, hidden_dim=256, bottleneck_dim=64, use_bn=True)
 DINO = dict(teacher_temp=0.03, student_temp=0.1, center_momentum=0.9)
 
 
-def dino_model() -> nn.ModuleDict:
+def dino_model(registers: int = 0) -> nn.ModuleDict:
     """Backbone + head + loss (the loss holds the centre): what a DINO checkpoint stores."""
-    backbone = TinyViT(**VIT)
+    backbone = TinyViT(**VIT, registers=registers)
     return nn.ModuleDict({"backbone": backbone, "head": DINOHead(backbone.dim, **HEAD),
                           "loss": DINOLoss(HEAD["out_dim"], **DINO)})
 
@@ -273,7 +273,8 @@ def cls_attention(model: nn.Module, images: Tensor) -> Tensor:
     ``patch_size`` - the course's ViT and DINO's released ones."""
     attention = model.get_last_selfattention(images)
     h, w = images.shape[-2] // model.patch_size, images.shape[-1] // model.patch_size
-    return attention[:, :, 0, 1:].reshape(len(images), -1, h, w)
+    first_patch = 1 + getattr(model, "num_registers", 0)
+    return attention[:, :, 0, first_patch:].reshape(len(images), -1, h, w)
 
 
 def attention_mass_mask(attention: Tensor, mass: float = 0.6) -> Tensor:

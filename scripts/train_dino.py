@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--pool", type=int, default=8000, help="training scenes (seed 0)")
     parser.add_argument("--n-local", type=int, default=4)
+    parser.add_argument("--registers", type=int, default=0, help="register tokens in the ViT (DINO only)")
     parser.add_argument("--freeze-last-layer", type=int, default=300, help="steps with fixed prototypes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-every", type=int, default=250)
@@ -82,7 +83,8 @@ def main() -> None:
 
     images, _, shapes = pool(args.pool, seed=0)
     val_images, val_fg, val_shapes = pool(100, seed=1)
-    model = dino_model() if args.mode == "dino" else supervised_model(shapes.shape[1])
+    model = dino_model(args.registers) if args.mode == "dino" else supervised_model(shapes.shape[1])
+    run = args.mode + (f"_reg{args.registers}" if args.registers else "")
     teacher = copy.deepcopy(model) if args.mode == "dino" else None
     if teacher is not None:
         teacher.requires_grad_(False)
@@ -91,7 +93,7 @@ def main() -> None:
     no_decay = [p for p in params if p.ndim <= 1]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.04},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
-    state_path = BUILD_DIR / f"dino_{args.mode}_state.pt"
+    state_path = BUILD_DIR / f"dino_{run}_state.pt"
     step, history, seconds = 0, [], 0.0
     if state_path.exists():
         state = torch.load(state_path, weights_only=False)
@@ -148,9 +150,9 @@ def main() -> None:
             torch.save(state, state_path)
 
     final = teacher if teacher is not None else model
-    name = args.name or f"vit_{args.mode}.pt"
+    name = args.name or f"vit_{run}.pt"
     keep = ("step", "loss", "mean_entropy", "marginal_entropy", "val_jaccard", "val_exact_match")
-    meta = {"mode": args.mode, "steps": args.steps, "batch": args.batch, "pool": args.pool,
+    meta = {"mode": args.mode, "registers": args.registers, "steps": args.steps, "batch": args.batch, "pool": args.pool,
             "n_local": args.n_local, "cpu_seconds": round(seconds, 1), "threads": args.threads,
             "history": [{k: r[k] for k in keep if k in r} for r in history
                         if r["step"] % 10 == 0 or "val_jaccard" in r or r is history[-1]]}

@@ -236,3 +236,15 @@ def test_official_dino_loading_path_on_our_own_weights(tmp_path, monkeypatch):
     loaded = pretrained.dino_vits8(verbose=False)
     x = torch.rand(1, 3, 64, 96)  # another size: positional embeddings are interpolated
     torch.testing.assert_close(loaded.get_last_selfattention(x), ours.get_last_selfattention(x))
+
+
+def test_registers_take_part_in_attention_but_not_in_the_output():
+    torch.manual_seed(0)
+    vit = TinyViT(img_size=32, patch_size=8, dim=32, depth=2, heads=4, registers=3).eval()
+    x = torch.rand(2, 3, 32, 32)
+    assert vit.forward_tokens(x).shape == (2, 1 + 16, 32)
+    attention = vit.get_last_selfattention(x)
+    assert attention.shape == (2, 4, 1 + 3 + 16, 1 + 3 + 16)
+    maps = cls_attention(vit, x)
+    assert maps.shape == (2, 4, 4, 4)
+    torch.testing.assert_close(maps.flatten(2).sum(-1) + attention[:, :, 0, :4].sum(-1), torch.ones(2, 4))

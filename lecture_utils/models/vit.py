@@ -65,21 +65,30 @@ class TinyViT(nn.Module):
 
     Images are in [0, 1] and normalised inside by ``norm`` (mean, std). ``img_size`` fixes the learned positional grid;
     other sizes (multiple of ``patch_size``) get an interpolated copy of it, as DINO does for its
-    local crops. ``forward_tokens`` returns all tokens (``[B, 1 + N, dim]``) and accepts a boolean
-    ``mask`` ``[B, N]`` that replaces those patch embeddings by a learned mask token (iBOT).
+    local crops. ``forward_tokens`` returns [CLS] and the patch tokens (``[B, 1 + N, dim]``) and
+    accepts a boolean ``mask`` ``[B, N]`` that replaces those patch embeddings by a learned mask token
+    (iBOT). ``registers`` adds that many learned tokens without a position (Darcet et al., 2024,
+    "Vision Transformers Need Registers"): scratch space for global information, which a ViT otherwise
+    writes into uninformative background patches. They sit between [CLS] and the patches in the
+    attention matrix and are dropped from ``forward_tokens``' output.
     """
 
     def __init__(self, img_size: int = 64, patch_size: int = 8, dim: int = 128, depth: int = 4,
-                 heads: int = 4, mlp_ratio: float = 4.0, norm=COURSE_NORM, eps: float = 1e-5):
+                 heads: int = 4, mlp_ratio: float = 4.0, norm=COURSE_NORM, eps: float = 1e-5,
+                 registers: int = 0):
         super().__init__()
         if img_size % patch_size:
             raise ValueError(f"img_size ({img_size}) must be a multiple of patch_size ({patch_size})")
         self.img_size, self.patch_size, self.dim = img_size, patch_size, dim
         self.grid = img_size // patch_size
+        self.num_registers = registers
         self.patch_embed = nn.Conv2d(3, dim, patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.grid ** 2, dim))
+        if registers:
+            self.registers = nn.Parameter(torch.zeros(1, registers, dim))
+            nn.init.trunc_normal_(self.registers, std=0.02)
         self.blocks = nn.ModuleList(Block(dim, heads, mlp_ratio, eps) for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=eps)
         # not part of the weights: a checkpoint stays loadable whatever the normalisation
@@ -117,20 +126,24 @@ class TinyViT(nn.Module):
             if mask.shape != x.shape[:2]:
                 raise ValueError(f"mask must have shape {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
             x = torch.where(mask[..., None], self.mask_token.to(x.dtype), x)
-        x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1)
-        return x + self.interpolate_pos_embed(h, w)
+        x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1) + self.interpolate_pos_embed(h, w)
+        if self.num_registers:
+            x = torch.cat([x[:, :1], self.registers.expand(len(x), -1, -1), x[:, 1:]], dim=1)
+        return x
 
     def forward_tokens(self, images: Tensor, mask: Tensor | None = None) -> Tensor:
         x = self.prepare_tokens(images, mask)
         for block in self.blocks:
             x = block(x)
-        return self.norm(x)
+        x = self.norm(x)
+        return torch.cat([x[:, :1], x[:, 1 + self.num_registers:]], dim=1) if self.num_registers else x
 
     def forward(self, images: Tensor) -> Tensor:
         return self.forward_tokens(images)[:, 0]
 
     def get_last_selfattention(self, images: Tensor) -> Tensor:
-        """Attention of the last block, ``[B, heads, 1 + N, 1 + N]`` (the name DINO's code uses)."""
+        """Attention of the last block, ``[B, heads, T, T]`` with ``T = 1 + registers + N`` (the name
+        DINO's code uses)."""
         x = self.prepare_tokens(images)
         for block in self.blocks[:-1]:
             x = block(x)
