@@ -267,11 +267,11 @@ def gram_loss(student_patches: Tensor, anchor_patches: Tensor) -> Tensor:
 # --- attention maps and their measurement -------------------------------------------------
 
 @torch.no_grad()
-def cls_attention(model: nn.Module, images: Tensor) -> Tensor:
-    """Last-layer attention of [CLS] to every patch, ``[B, heads, h, w]`` (each head sums to 1
-    over the patches plus [CLS] itself). Works for any model with ``get_last_selfattention`` and
-    ``patch_size`` - the course's ViT and DINO's released ones."""
-    attention = model.get_last_selfattention(images)
+def cls_attention(model: nn.Module, images: Tensor, block: int = -1) -> Tensor:
+    """Attention of [CLS] to every patch in block ``block`` (default: the last), ``[B, heads, h, w]``
+    (each head sums to 1 over the patches, registers and [CLS] itself). The last block works for any
+    model with ``get_last_selfattention`` and ``patch_size``, as DINO's released ViTs have."""
+    attention = model.get_last_selfattention(images) if block == -1 else model.get_selfattention(images, block)
     h, w = images.shape[-2] // model.patch_size, images.shape[-1] // model.patch_size
     first_patch = 1 + getattr(model, "num_registers", 0)
     return attention[:, :, 0, first_patch:].reshape(len(images), -1, h, w)

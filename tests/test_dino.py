@@ -248,3 +248,14 @@ def test_registers_take_part_in_attention_but_not_in_the_output():
     maps = cls_attention(vit, x)
     assert maps.shape == (2, 4, 4, 4)
     torch.testing.assert_close(maps.flatten(2).sum(-1) + attention[:, :, 0, :4].sum(-1), torch.ones(2, 4))
+
+
+def test_attention_of_any_block():
+    torch.manual_seed(0)
+    vit = small_vit().eval()
+    x = torch.rand(2, 3, 32, 32)
+    torch.testing.assert_close(vit.get_selfattention(x, 1), vit.get_last_selfattention(x))
+    first = vit.blocks[0](vit.prepare_tokens(x), return_attention=True)
+    torch.testing.assert_close(cls_attention(vit, x, block=0), first[:, :, 0, 1:].reshape(2, 4, 4, 4))
+    with pytest.raises(IndexError):
+        vit.get_selfattention(x, 2)

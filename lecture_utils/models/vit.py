@@ -141,13 +141,18 @@ class TinyViT(nn.Module):
     def forward(self, images: Tensor) -> Tensor:
         return self.forward_tokens(images)[:, 0]
 
-    def get_last_selfattention(self, images: Tensor) -> Tensor:
-        """Attention of the last block, ``[B, heads, T, T]`` with ``T = 1 + registers + N`` (the name
-        DINO's code uses)."""
+    def get_selfattention(self, images: Tensor, block: int = -1) -> Tensor:
+        """Attention of block ``block`` (default: the last), ``[B, heads, T, T]`` with
+        ``T = 1 + registers + N``."""
+        index = range(len(self.blocks))[block]  # IndexError names a block that does not exist
         x = self.prepare_tokens(images)
-        for block in self.blocks[:-1]:
-            x = block(x)
-        return self.blocks[-1](x, return_attention=True)
+        for layer in self.blocks[:index]:
+            x = layer(x)
+        return self.blocks[index](x, return_attention=True)
+
+    def get_last_selfattention(self, images: Tensor) -> Tensor:
+        """Attention of the last block (the name DINO's code uses)."""
+        return self.get_selfattention(images, -1)
 
 
 class DINOHead(nn.Module):
