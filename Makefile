@@ -12,11 +12,12 @@ RUN_ENV  := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
 # Tests need no pictures: the Agg backend skips rendering them (make html keeps the inline backend).
 TEST_ENV := $(RUN_ENV) MPLBACKEND=Agg
 
-.PHONY: lab test unit notebooks html results lint exercises slides slide-tools clean-build help
+.PHONY: lab test unit notebooks devices gpu-check html results lint exercises slides slide-tools clean-build help
 
 help:
 	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
-	@echo "make test    - unit tests + every notebook executed by nbval"
+	@echo "make test    - unit tests + every notebook executed (CPU, emulated CUDA and MPS) + browser checks"
+	@echo "make gpu-check - on a machine with a GPU: every notebook on it, compared with the CPU run"
 	@echo "make html    - execute notebooks and render them to build/html/"
 	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
@@ -37,14 +38,26 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/
 
 unit: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest tests -q
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q --ignore=tests/execution --ignore=tests/browser
 
+# Every notebook on the CPU (each check must hold; the executed copies land in build/executed/cpu/
+# for the slide decks), then under emulated CUDA and emulated MPS (tests/execution/runner.py).
 notebooks: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks -q -p no:cacheprovider
+	$(RUN_ENV) $(BIN)/python -m pytest tests/execution/test_notebooks.py -q -k cpu
+
+# What emulation proves and how to run on a real GPU: README, "Devices".
+devices: $(STAMP)
+	$(RUN_ENV) $(BIN)/python -m pytest tests/test_emulation.py tests/execution -q -k "not cpu-"
+
+# A real GPU at hand: every notebook on it, timed, and the metrics that moved beyond tolerance.
+gpu-check: $(STAMP)
+	$(RUN_ENV) $(BIN)/python scripts/gpu_check.py
 
 test: $(STAMP) slide-tools
 	$(BIN)/ruff check lecture_utils tests scripts notebooks
-	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -q
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q --ignore=tests/execution --ignore=tests/browser
+	$(RUN_ENV) $(BIN)/python -m pytest tests/execution -q --durations=0
+	@if [ -d tests/browser ]; then $(TEST_ENV) $(BIN)/python -m pytest tests/browser -q; fi
 	$(BIN)/python scripts/update_results.py
 
 html: $(STAMP)

@@ -66,10 +66,10 @@ def label_anchors(anchors: Tensor, gt_boxes: Tensor, pos_iou: float = 0.7, neg_i
     if not 0 <= neg_iou <= pos_iou <= 1:
         raise ValueError(f"need 0 <= neg_iou <= pos_iou <= 1, got {neg_iou}, {pos_iou}")
     n = anchors.shape[0]
-    labels = torch.full((n,), -1, dtype=torch.int64)
+    labels = torch.full((n,), -1, dtype=torch.int64, device=anchors.device)
     if gt_boxes.shape[0] == 0:
         labels[:] = 0
-        return labels, torch.zeros(n, dtype=torch.int64)
+        return labels, torch.zeros(n, dtype=torch.int64, device=anchors.device)
     iou = box_iou(anchors, gt_boxes).nan_to_num(0.0)  # [N, G]
     best_iou, matched = iou.max(1)
     labels[best_iou < neg_iou] = 0
@@ -85,7 +85,10 @@ def sample_balanced(labels: Tensor, batch_size: int = 256, positive_fraction: fl
                     generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
     """Pick at most ``batch_size`` labelled items, at most ``positive_fraction`` of them positive.
 
-    Returns ``(positive_idx, negative_idx)``. Negatives fill up the batch when positives are few.
+    Returns ``(positive_idx, negative_idx)`` on ``labels``' device. Negatives fill up the batch
+    when positives are few. The permutations are drawn on the CPU from ``generator`` (a CPU
+    generator, which cannot sample on a GPU) and moved; ``generator=None`` draws from torch's
+    global generator, as torchvision's sampler does (the course's models pass their own).
     """
     if batch_size < 1 or not 0 < positive_fraction <= 1:
         raise ValueError(f"batch_size must be >= 1 and positive_fraction in (0, 1], got {batch_size}, {positive_fraction}")
@@ -93,6 +96,6 @@ def sample_balanced(labels: Tensor, batch_size: int = 256, positive_fraction: fl
     neg = torch.nonzero(labels == 0).flatten()
     n_pos = min(len(pos), int(batch_size * positive_fraction))
     n_neg = min(len(neg), batch_size - n_pos)
-    pos = pos[torch.randperm(len(pos), generator=generator)[:n_pos]]
-    neg = neg[torch.randperm(len(neg), generator=generator)[:n_neg]]
+    pos = pos[torch.randperm(len(pos), generator=generator)[:n_pos].to(labels.device)]
+    neg = neg[torch.randperm(len(neg), generator=generator)[:n_neg].to(labels.device)]
     return pos, neg

@@ -36,7 +36,11 @@ def to_model_range(images: Tensor) -> Tensor:
 
 
 class NoiseSchedule:
-    """betas, alphas and their cumulative products for ``steps`` diffusion steps (linear betas)."""
+    """betas, alphas and their cumulative products for ``steps`` diffusion steps (linear betas).
+
+    The tables are float64 on the CPU (the products of 1000 factors need the precision); they
+    are indexed there and cast to the images' dtype *before* moving, since MPS has no float64.
+    """
 
     def __init__(self, steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
         if steps < 2 or not 0 < beta_start < beta_end < 1:
@@ -46,14 +50,20 @@ class NoiseSchedule:
         self.alpha_bar = torch.cumprod(1 - self.betas, dim=0)
 
     def _abar(self, t: Tensor, like: Tensor) -> Tensor:
-        t = torch.as_tensor(t, device=like.device)
+        t = torch.as_tensor(t).cpu()
         if t.dtype not in (torch.int64, torch.int32) or (t < 0).any() or (t >= self.steps).any():
             raise ValueError(f"t must hold integer steps in [0, {self.steps - 1}], got {t}")
-        return self.alpha_bar.to(like.device)[t].to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
+        abar = self.alpha_bar[t].to(like.dtype).to(like.device)
+        return abar.reshape(-1, *([1] * (like.ndim - 1)))
 
-    def q_sample(self, x0: Tensor, t: Tensor, noise: Tensor | None = None) -> Tensor:
-        """Draw x_t ~ q(x_t | x_0) = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, one t per image."""
-        noise = torch.randn_like(x0) if noise is None else noise
+    def q_sample(self, x0: Tensor, t: Tensor, noise: Tensor | None = None,
+                 generator: torch.Generator | None = None) -> Tensor:
+        """Draw x_t ~ q(x_t | x_0) = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, one t per image.
+
+        Without ``noise``, eps is drawn on the CPU from ``generator`` (the global generator when
+        ``None``) and moved to ``x0``'s device: the same draw on every device."""
+        if noise is None:
+            noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
         abar = self._abar(t, x0)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
@@ -132,23 +142,31 @@ class DenoisingUNet(nn.Module):
         return self.out(x)
 
 
-def diffusion_loss(model: nn.Module, schedule: NoiseSchedule, images: Tensor) -> Tensor:
-    """The DDPM "simple" loss: noise [0, 1] ``images`` to random steps, MSE of the predicted noise."""
+def diffusion_loss(model: nn.Module, schedule: NoiseSchedule, images: Tensor,
+                   generator: torch.Generator | None = None) -> Tensor:
+    """The DDPM "simple" loss: noise [0, 1] ``images`` to random steps, MSE of the predicted noise.
+
+    Steps and noise are drawn on the CPU from ``generator`` (the global generator when ``None``,
+    which ``train.fit`` seeds in a fork) and moved to the images' device."""
     x0 = to_model_range(images)
-    t = torch.randint(0, schedule.steps, (x0.shape[0],), device=x0.device)
-    noise = torch.randn_like(x0)
+    t = torch.randint(0, schedule.steps, (x0.shape[0],), generator=generator).to(x0.device)
+    noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     return F.mse_loss(model(schedule.q_sample(x0, t, noise), t), noise)
 
 
 @torch.no_grad()
 def ddim_sample(model: nn.Module, schedule: NoiseSchedule, shape: tuple[int, ...], steps: int = 50,
-                generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> Tensor:
-    """Deterministic DDIM sampling (eta = 0) on ``steps`` evenly spaced steps; returns [0, 1] images."""
+                generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
+    """Deterministic DDIM sampling (eta = 0) on ``steps`` evenly spaced steps; returns [0, 1] images
+    on the model's device (or ``device``). The start noise is drawn on the CPU from ``generator``."""
+    from .runtime import resolve_device
+
     if steps < 1 or steps > schedule.steps:
         raise ValueError(f"steps must be in [1, {schedule.steps}], got {steps}")
+    device = resolve_device(model, device)
     model.eval()
     x = torch.randn(shape, generator=generator).to(device)
-    abar = schedule.alpha_bar.to(device).float()
+    abar = schedule.alpha_bar.float().to(device)
     ts = torch.linspace(schedule.steps - 1, 0, steps).round().long().tolist()
     for i, t in enumerate(ts):
         eps = model(x, torch.full((shape[0],), t, device=device, dtype=torch.long))

@@ -41,6 +41,8 @@ class PixelEnsemble(nn.Module):
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         """``[B, C, H, W]`` features -> (majority-vote classes ``[B, H, W]``, vote entropy ``[B, H, W]``)."""
         self.eval()
+        if features.ndim != 4 or features.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"features must be [B, {self.mean.shape[0]}, H, W], got {tuple(features.shape)}")
         b, c, h, w = features.shape
         x = (features.permute(0, 2, 3, 1).reshape(-1, c) - self.mean) / self.std
         votes = torch.stack([m(x).argmax(1) for m in self.members])  # [M, P]
@@ -57,6 +59,9 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
     """Train ``members`` MLPs (different initialisations and pixel orders) on labelled pixels.
 
     ``features``: ``[N, C, H, W]`` of the labelled images; ``labels``: ``[N, H, W]`` class ids.
+    The ensemble is trained and returned on ``features``' device. Member ``k`` is initialised
+    and shuffled from the seed ``seed * 1000 + k`` inside a fork of the global generator, so the
+    caller's random state is left as it was.
     """
     if features.ndim != 4 or labels.shape != (features.shape[0], *features.shape[2:]):
         raise ValueError(f"features must be [N, C, H, W] and labels [N, H, W] to match, got "
@@ -65,7 +70,9 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
         raise ValueError(f"members and epochs must be >= 1, got {members}, {epochs}")
     c = features.shape[1]
     x = features.permute(0, 2, 3, 1).reshape(-1, c)
-    y = labels.reshape(-1).long()
+    y = labels.reshape(-1).long().to(features.device)
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"labels must be in [0, {num_classes - 1}]")
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
@@ -73,12 +80,13 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
     nets = []
     for k in range(members):
         g = torch.Generator().manual_seed(seed * 1000 + k)
-        torch.manual_seed(seed * 1000 + k)
-        net = PixelMLP(c, num_classes, hidden)
+        with torch.random.fork_rng(devices=[]):  # the initialisation draws from the global generator
+            torch.manual_seed(seed * 1000 + k)
+            net = PixelMLP(c, num_classes, hidden).to(features.device)
         opt = torch.optim.Adam(net.parameters(), lr=lr)
         net.train()
         for _ in range(epochs):
-            order = torch.randperm(len(x), generator=g)
+            order = torch.randperm(len(x), generator=g).to(x.device)
             for i in range(0, len(x) - 1, batch_size):
                 idx = order[i:i + batch_size]
                 if len(idx) < 2:  # BatchNorm needs two samples
@@ -94,10 +102,10 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
 def pixel_coordinates(images: Tensor) -> Tensor:
     """``[B, 2, H, W]`` pixel-centre coordinates (x, y) in [0, 1]."""
     b, _, h, w = images.shape
-    ys = (torch.arange(h, dtype=images.dtype) + 0.5) / h
-    xs = (torch.arange(w, dtype=images.dtype) + 0.5) / w
+    ys = (torch.arange(h, dtype=images.dtype, device=images.device) + 0.5) / h
+    xs = (torch.arange(w, dtype=images.dtype, device=images.device) + 0.5) / w
     yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([xx, yy]).expand(b, 2, h, w).to(images.device)
+    return torch.stack([xx, yy]).expand(b, 2, h, w)
 
 
 def rgb_xy_features(images: Tensor) -> Tensor:

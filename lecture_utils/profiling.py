@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
+import copy
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from .timing import seconds_per_call
 
 __all__ = ["model_cost"]
 
@@ -14,13 +16,15 @@ __all__ = ["model_cost"]
 def model_cost(model: torch.nn.Module, size: int = 128, batch: int = 4, repeats: int = 3) -> dict:
     """Measure ``model`` on a random ``[batch, 3, size, size]`` input, on the CPU, in eval mode.
 
-    Returns ``GFLOPs`` and ``activation_MB`` (float32 outputs of every conv layer) per image, the
-    number of ``parameters`` and ``ms_per_image`` (mean of ``repeats`` timed runs after a warm-up).
+    A CPU copy of the model is measured (the caller's model stays where it is, in its mode), on an
+    input drawn from a local generator (the global one is not touched). Returns ``GFLOPs`` and ``activation_MB`` (float32 outputs of every conv layer) per image, the
+    number of ``parameters`` and ``ms_per_image`` (the best of ``repeats`` timed runs; the two passes
+    above warm up).
     """
     if size < 1 or batch < 1 or repeats < 1:
         raise ValueError(f"size, batch and repeats must be positive, got {size}, {batch}, {repeats}")
-    model = model.cpu().eval()
-    x = torch.rand(batch, 3, size, size)
+    model = copy.deepcopy(model).cpu().eval()
+    x = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     with FlopCounterMode(display=False) as counter:
         model(x)
     activations = []
@@ -31,10 +35,7 @@ def model_cost(model: torch.nn.Module, size: int = 128, batch: int = 4, repeats:
     finally:
         for h in hooks:
             h.remove()
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        model(x)
-    seconds = (time.perf_counter() - t0) / repeats / batch
+    seconds = seconds_per_call(lambda: model(x), device="cpu", repeats=repeats, warmup=0) / batch
     return {"GFLOPs": counter.get_total_flops() / batch / 1e9,
             "activation_MB": sum(activations) / batch * 4 / 2**20,
             "ms_per_image": seconds * 1000,

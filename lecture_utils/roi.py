@@ -28,10 +28,21 @@ def to_roi_format(boxes) -> Tensor:
             b = torch.as_tensor(b).as_subclass(Tensor)
             check_boxes(b, f"boxes[{i}]")
             parts.append(torch.cat([torch.full((b.shape[0], 1), float(i), dtype=b.dtype, device=b.device), b], 1))
-        return torch.cat(parts) if parts else torch.zeros((0, 5))
+        return torch.cat(parts) if parts else torch.zeros((0, 5), device=_first_device(boxes))
     if not isinstance(boxes, Tensor) or boxes.ndim != 2 or boxes.shape[1] != 5:
         raise ValueError("boxes must be Tensor[K, 5] (batch index, x1, y1, x2, y2) or a list of Tensor[L, 4]")
     return boxes
+
+
+def _first_device(boxes) -> torch.device:
+    return next((b.device for b in boxes if isinstance(b, Tensor)), torch.device("cpu"))
+
+
+def _check_batch_index(rois: Tensor, batch: int, name: str = "boxes") -> None:
+    """A batch index outside ``[0, batch)`` would read memory outside the images."""
+    if len(rois) and (rois[:, 0].min() < 0 or rois[:, 0].max() >= batch or (rois[:, 0] != rois[:, 0].round()).any()):
+        raise ValueError(f"{name}: batch indices must be integers in [0, {batch}), "
+                         f"got {rois[:, 0].min().item()}..{rois[:, 0].max().item()}")
 
 
 def _round_half_away(x: Tensor) -> Tensor:
@@ -91,7 +102,15 @@ def crop_and_warp(images: Tensor, boxes, size: int = 32, context: float = 0.0) -
     adds 16 pixels of context around a 227-pixel warp). Bilinear resampling is done by
     ``roi_align`` with one sample per output pixel, which is exactly a bilinear resize of the crop.
     """
-    rois = to_roi_format(boxes).to(images.dtype)
+    if not isinstance(images, Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor [N, C, H, W], got {getattr(images, 'shape', type(images))}")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    if not context > -0.5:  # -0.5 shrinks a box to its centre; below that it would turn inside out
+        raise ValueError(f"context must be > -0.5, got {context!r}")
+    # the RoIs go where the images are: roi_align's CUDA kernel refuses CPU boxes
+    rois = to_roi_format(boxes).to(device=images.device, dtype=images.dtype)
+    _check_batch_index(rois, images.shape[0])
     if context:
         wh = (rois[:, 3:5] - rois[:, 1:3]) * context
         rois = torch.cat([rois[:, :1], rois[:, 1:3] - wh, rois[:, 3:5] + wh], 1)

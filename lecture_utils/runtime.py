@@ -5,8 +5,29 @@ Every notebook starts with the same setup cell::
     from lecture_utils.runtime import setup
     DEVICE = setup("01_iou_map")
 
-which fixes the seeds, picks the device (CUDA, then Apple MPS, then CPU) and remembers
-the notebook's name so that ``record(name, value)`` knows where its numbers go.
+which fixes the seeds and the CPU thread count, picks the device (CUDA, then Apple MPS, then
+CPU), records where and how the run happened, and remembers the notebook's name so that
+``record(name, value)`` knows where its numbers go.
+
+**The device rule** (followed by every module of the package):
+
+1. A function allocates on its inputs' device (``torch.zeros(n, device=x.device)``) and never
+   moves its inputs; a model's helper allocates on the device of the model's parameters.
+2. Tensors move to the CPU only at the edge: plotting, NumPy, ``.item()``/``.tolist()``, and the
+   metrics that are defined on the CPU (``coco_evaluate``, the AP layer). Such functions say so
+   and accept device tensors by moving them themselves.
+3. Training and evaluation (``train_*``, ``evaluate_*``, ``predict``, ``fit``) run on the model's
+   current device by default (``device=None``); ``device=`` moves the model there first. Nothing
+   defaults to a hard-coded ``"cpu"``; the shipped training scripts use :func:`get_device`.
+4. Random draws inside the library come from a ``torch.Generator`` the caller passes (or one seeded
+   locally); no library function draws from or reseeds the global generator. Sampling that must
+   happen on the device draws on the CPU and moves the indices (a CPU generator cannot sample
+   on a GPU).
+5. Timings synchronise the device (:func:`lecture_utils.timing.seconds_per_call`).
+
+``make test`` proves the rule without a GPU: ``LECTURE_EMULATE=cuda|mps`` makes :func:`setup`
+emulate that device on the CPU (:mod:`lecture_utils.emulation`), and every notebook and training
+script runs under both.
 """
 
 from __future__ import annotations
@@ -27,12 +48,17 @@ __all__ = [
     "BUILD_DIR",
     "DATA_DIR",
     "get_device",
+    "model_device",
+    "resolve_device",
     "seed_everything",
+    "set_threads",
     "full_profile",
+    "smoke_profile",
     "pick",
     "downloads_allowed",
     "setup",
     "record",
+    "metrics_dir",
     "load_metrics",
     "current_notebook",
     "finish",
@@ -51,25 +77,71 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
 def get_device(prefer: str | None = None) -> torch.device:
     """Return the best available device: CUDA, then Apple MPS, then CPU.
 
     ``prefer`` (or the environment variable ``LECTURE_DEVICE``) forces one, e.g. ``"cpu"``
-    to reproduce the CI numbers on a machine that has a GPU.
+    to reproduce the CI numbers on a machine that has a GPU. While a device is emulated
+    (``LECTURE_EMULATE``), that device is the best one.
     """
+    from .emulation import activate, emulated_device
+
+    emulate = os.environ.get("LECTURE_EMULATE", "").strip().lower()
+    if emulate:  # the tests' switch (see setup); the training scripts come through here
+        activate(emulate)
+    source = "prefer" if prefer else "LECTURE_DEVICE"
     prefer = prefer or os.environ.get("LECTURE_DEVICE")
+    emulated = emulated_device()
     if prefer:
-        device = torch.device(prefer)
+        if not isinstance(prefer, str | torch.device):
+            raise TypeError(f"{source} must be a device name such as 'cpu' or 'cuda', got {prefer!r}")
+        name = str(prefer).strip()
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            device = None
+        if device is None or device.type not in _DEVICE_TYPES or str(prefer) != name:
+            raise ValueError(f"{source}={prefer!r}: expected one of {', '.join(_DEVICE_TYPES)} "
+                             "(optionally with an index, e.g. 'cuda:1')")
+        if device.type == "cpu" and device.index not in (None, 0):
+            raise ValueError(f"{source}={prefer!r}: the CPU has no index other than 0")
+        if emulated is not None and device.type == emulated.type:
+            return emulated
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"prefer={prefer!r}: CUDA is not available on this machine")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise ValueError(f"prefer={prefer!r}: Apple MPS is not available on this machine")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(f"{source}={prefer!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
         return device
+    if emulated is not None:
+        return emulated
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of ``model``'s parameters (or buffers); the CPU for a model that has neither."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
+    """Rule 3: ``device=None`` means the model's current device; otherwise the model moves there."""
+    target = model_device(model) if device is None else torch.device(device)
+    model.to(target)
+    return target
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -84,14 +156,52 @@ def seed_everything(seed: int = 0) -> int:
     return seed
 
 
+def set_threads(threads: int | None = None) -> int:
+    """Fix torch's CPU thread count (``LECTURE_THREADS``, default 2) and return it.
+
+    Results of CPU kernels depend on the thread count (reductions are split differently), so a
+    fixed count makes the numbers repeat on any machine with at least that many cores; 2 is the
+    count CI and the README's numbers use. More threads only make the small models a little faster.
+    """
+    if threads is None:
+        raw = os.environ.get("LECTURE_THREADS", "2").strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"LECTURE_THREADS must be a positive integer, got {raw!r}")
+        threads = int(raw)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    torch.set_num_threads(threads)
+    return threads
+
+
 def full_profile() -> bool:
     """True when ``LECTURE_FULL=1``: train longer for nicer pictures (meant for a GPU)."""
     return _flag("LECTURE_FULL")
 
 
-def pick(fast, full):
-    """Choose a setting by profile: ``pick(fast=200, full=5000)`` steps of training."""
-    return full if full_profile() else fast
+def smoke_profile() -> bool:
+    """True when ``LECTURE_SMOKE=1``: the shortest run that still takes every code path.
+
+    Used only by the emulated-device tests: loops run a few steps, so the notebooks' quality
+    checks do not hold and are not the point there (see :mod:`lecture_utils.execution`).
+    """
+    return _flag("LECTURE_SMOKE")
+
+
+def pick(fast, full, smoke=None):
+    """Choose a setting by profile: ``pick(fast=200, full=5000)`` steps of training.
+
+    Under the smoke profile an integer ``fast`` shrinks to a twentieth (at least 1), unless
+    ``smoke=`` says otherwise; other types keep their ``fast`` value.
+    """
+    if full_profile():
+        return full
+    if smoke_profile():
+        if smoke is not None:
+            return smoke
+        if isinstance(fast, int) and not isinstance(fast, bool):
+            return max(1, fast // 20)
+    return fast
 
 
 def downloads_allowed() -> bool:
@@ -106,26 +216,47 @@ def current_notebook() -> str | None:
 def setup(notebook: str, seed: int = 0, *, quiet: bool = False) -> torch.device:
     """The one setup call at the top of every notebook.
 
-    Seeds everything, chooses the device, sets readable plotting defaults and remembers
-    ``notebook`` as the file that :func:`record` writes to. Returns the device.
+    Seeds everything (``seed``, or ``LECTURE_SEED``), fixes the CPU thread count, chooses the device (emulating one when the
+    tests set ``LECTURE_EMULATE=cuda|mps``), records the device, its name, the thread count and
+    the torch version, sets readable plotting defaults and remembers ``notebook`` as the file
+    that :func:`record` writes to. Returns the device.
     """
     global _notebook, _started
-    if not isinstance(notebook, str) or not notebook.strip() or "/" in notebook:
-        raise ValueError(f"notebook must be a plain name such as '01_iou_map', got {notebook!r}")
+    _check_notebook_name(notebook)
+    emulate = os.environ.get("LECTURE_EMULATE", "").strip().lower()
     _notebook = notebook
     _started = time.perf_counter()
+    raw_seed = os.environ.get("LECTURE_SEED", "").strip()
+    if raw_seed:  # the seed-spread measurement runs whole notebooks with another seed
+        if not raw_seed.isdigit():
+            raise ValueError(f"LECTURE_SEED must be a non-negative integer, got {raw_seed!r}")
+        seed = int(raw_seed)
     seed_everything(seed)
+    threads = set_threads()
     device = get_device()
     # a fresh run replaces the numbers of the previous one
-    (BUILD_DIR / "metrics" / f"{notebook}.json").unlink(missing_ok=True)
-    record("device", device.type)
+    (metrics_dir() / f"{notebook}.json").unlink(missing_ok=True)
+    record("device", device.type + (" (emulated)" if emulate else ""))
+    record("device_name", torch.cuda.get_device_name(device) if device.type == "cuda" and not emulate
+           else device.type)
+    record("torch_threads", threads)
+    record("seed", seed)
+    record("torch_version", torch.__version__)
     from . import viz  # local import: plotting is not needed by the core algorithms
 
     viz.use_lecture_style()
     if not quiet:
-        profile = "full (LECTURE_FULL=1)" if full_profile() else "fast (default)"
-        print(f"notebook={notebook}  device={device}  profile={profile}  torch={torch.__version__}")
+        profile = ("full (LECTURE_FULL=1)" if full_profile() else
+                   "smoke (LECTURE_SMOKE=1)" if smoke_profile() else "fast (default)")
+        print(f"notebook={notebook}  device={device}{' (emulated)' if emulate else ''}  threads={threads}  "
+              f"profile={profile}  torch={torch.__version__}")
     return device
+
+
+def _check_notebook_name(notebook) -> None:
+    if (not isinstance(notebook, str) or not notebook.strip() or any(c in notebook for c in "/\\")
+            or notebook.startswith(".")):
+        raise ValueError(f"notebook must be a plain name such as '01_iou_map', got {notebook!r}")
 
 
 def _to_jsonable(value):
@@ -158,8 +289,9 @@ def record(name: str, value, notebook: str | None = None) -> float | int | str:
     notebook = notebook or _notebook
     if notebook is None:
         raise ValueError("notebook: call setup('<notebook name>') first or pass notebook=")
+    _check_notebook_name(notebook)
     plain = _to_jsonable(value)
-    path = BUILD_DIR / "metrics" / f"{notebook}.json"
+    path = metrics_dir() / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = plain
@@ -167,12 +299,18 @@ def record(name: str, value, notebook: str | None = None) -> float | int | str:
     return plain
 
 
-def load_metrics(metrics_dir: Path | None = None) -> Mapping[str, dict]:
+def metrics_dir() -> Path:
+    """Where :func:`record` writes: ``build/metrics``, or ``LECTURE_METRICS_DIR`` (the emulated and
+    GPU runs of the tests write there, so that the CPU run's numbers stay the README's)."""
+    return Path(os.environ.get("LECTURE_METRICS_DIR") or BUILD_DIR / "metrics")
+
+
+def load_metrics(directory: Path | None = None) -> Mapping[str, dict]:
     """All recorded numbers: ``{notebook: {name: value}}``."""
-    metrics_dir = Path(metrics_dir or BUILD_DIR / "metrics")
-    if not metrics_dir.exists():
+    directory = Path(directory or metrics_dir())
+    if not directory.exists():
         return {}
-    return {p.stem: json.loads(p.read_text()) for p in sorted(metrics_dir.glob("*.json"))}
+    return {p.stem: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}
 
 
 def finish() -> dict:

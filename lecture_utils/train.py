@@ -1,9 +1,17 @@
-"""Training and evaluation loops shared by the detectors of the course."""
+"""Training and evaluation loops shared by the notebooks: detectors, segmenters, operators.
+
+Every loop follows the device rule of :mod:`lecture_utils.runtime`: ``device=None`` (the
+default) runs on the model's current device, ``device=...`` moves the model there first; data
+moves to that device batch by batch, predictions come back on the CPU. Training draws its
+randomness (dropout, torchvision's samplers) from the global generator seeded with ``seed``
+inside a fork, so a training run repeats whatever ran before it and leaves the caller's
+generator as it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
-import time
 from collections.abc import Callable, Iterator
 
 import torch
@@ -12,8 +20,26 @@ from tqdm.auto import tqdm
 
 from .data import SceneConfig, make_scene, to_coco
 from .metrics import coco_evaluate, detections_to_coco
+from .runtime import resolve_device
+from .timing import timed
 
-__all__ = ["scene_batches", "warmup_cosine", "train_detector", "predict", "evaluate_detector"]
+__all__ = ["scene_batches", "warmup_cosine", "forked_rng", "fit", "train_detector", "train_operator", "evaluate_operator",
+           "predict", "evaluate_detector", "open_vocab_targets", "evaluate_open_vocab", "train_segmenter",
+           "evaluate_segmenter"]
+
+Device = torch.device | str | None
+
+
+@contextlib.contextmanager
+def forked_rng(device: torch.device, seed: int | None):
+    """The global generator(s) seeded with ``seed`` inside the block and restored after it."""
+    if seed is None:
+        yield
+        return
+    real_cuda = device.type == "cuda" and torch.cuda.is_available()
+    with torch.random.fork_rng(devices=[device.index or 0] if real_cuda else []):
+        torch.manual_seed(seed)
+        yield
 
 
 def scene_batches(seed: int, batch_size: int, config: SceneConfig | None = None,
@@ -39,13 +65,24 @@ def warmup_cosine(step: int, total: int, warmup: int = 50) -> float:
 
 
 def fit(model: torch.nn.Module, steps: int, batches: Iterator, loss_fn: Callable, *, lr: float,
-        device: torch.device | str = "cpu", desc: str = "training", weight_decay: float = 1e-4) -> list[float]:
+        device: Device = None, desc: str = "training", weight_decay: float = 1e-4,
+        seed: int | None = 0) -> list[float]:
     """The course's training loop: AdamW with warm-up and cosine decay, gradient clipping, a
     progress bar showing the running loss. ``loss_fn(model, batch)`` returns a dict of losses
-    for one item of ``batches``. Returns the total loss of every step; leaves the model in eval mode."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    model.to(device).train()
+    for one item of ``batches`` (already on the model's device, or moved there by ``loss_fn``).
+    Returns the total loss of every step; leaves the model in eval mode. ``seed`` seeds the
+    global generator inside a fork for the whole run (``None``: use it as it is)."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}")
+    device = resolve_device(model, device)
+    with forked_rng(device, seed):
+        return _fit(model, steps, batches, loss_fn, lr, desc, weight_decay)
+
+
+def _fit(model, steps, batches, loss_fn, lr, desc, weight_decay) -> list[float]:
+    model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps))
     history = []
@@ -65,7 +102,7 @@ def fit(model: torch.nn.Module, steps: int, batches: Iterator, loss_fn: Callable
 
 
 def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 2e-3,
-                   seed: int = 100, device: torch.device | str = "cpu", config: SceneConfig | None = None,
+                   seed: int = 100, device: Device = None, config: SceneConfig | None = None,
                    desc: str = "training", start: int = 0,
                    forward: Callable | None = None) -> list[float]:
     """Train a detector whose ``forward(images, targets)`` returns a dict of losses.
@@ -74,17 +111,20 @@ def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, l
     ``fit``. ``forward(model, images, targets)`` overrides the call, e.g. to pass proposals.
     Returns the total loss of every step.
     """
+    device = resolve_device(model, device)
+
     def loss_fn(m, batch):
         images, targets = batch
         images = images.to(device)
         targets = [{k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in t.items()} for t in targets]
         return forward(m, images, targets) if forward else m(images, targets)
 
-    return fit(model, steps, scene_batches(seed, batch_size, config, start), loss_fn, lr=lr, device=device, desc=desc)
+    return fit(model, steps, scene_batches(seed, batch_size, config, start), loss_fn, lr=lr, device=device, desc=desc,
+               seed=seed + start)
 
 
 def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size: int = 20, lr: float = 2e-3,
-                   seed: int = 0, device: torch.device | str = "cpu", desc: str = "training") -> list[float]:
+                   seed: int = 0, device: Device = None, desc: str = "training") -> list[float]:
     """Train ``model(a, f) -> u`` on ``data`` (``make_pde_dataset``'s dict) with the mean relative
     L2 error as the loss; mini-batches are drawn from epochs shuffled with ``seed``."""
     from .pde import relative_l2
@@ -92,6 +132,7 @@ def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size
     num = len(data["a"])
     if batch_size < 1 or batch_size > num:
         raise ValueError(f"batch_size must be in [1, {num}], got {batch_size}")
+    device = resolve_device(model, device)
 
     def batches():
         g = torch.Generator().manual_seed(seed)
@@ -105,29 +146,34 @@ def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size
         a, f, u = batch
         return {"relative_l2": relative_l2(m(a, f), u).mean()}
 
-    return fit(model, steps, batches(), loss_fn, lr=lr, device=device, desc=desc, weight_decay=0.0)
+    return fit(model, steps, batches(), loss_fn, lr=lr, device=device, desc=desc, weight_decay=0.0, seed=seed)
 
 
 @torch.no_grad()
 def evaluate_operator(model: torch.nn.Module, a: Tensor, f: Tensor, u: Tensor, *,
-                      device: torch.device | str = "cpu", batch_size: int = 50) -> dict:
-    """Per-sample relative L2 errors, predictions and seconds per sample of ``model`` on a test set."""
+                      device: Device = None, batch_size: int = 50) -> dict:
+    """Per-sample relative L2 errors, predictions (CPU) and seconds per sample of ``model`` on a test set."""
     from .pde import relative_l2
 
-    model.to(device).eval()
-    t0 = time.perf_counter()
-    pred = torch.cat([model(a[i:i + batch_size].to(device), f[i:i + batch_size].to(device)).cpu()
-                      for i in range(0, len(a), batch_size)])
-    seconds = (time.perf_counter() - t0) / len(a)
+    if len(a) == 0 or not len(a) == len(f) == len(u):
+        raise ValueError(f"a, f and u must be non-empty and of one length, got {len(a)}, {len(f)}, {len(u)}")
+    device = resolve_device(model, device)
+    model.eval()
+    with timed(device) as clock:
+        pred = torch.cat([model(a[i:i + batch_size].to(device), f[i:i + batch_size].to(device)).cpu()
+                          for i in range(0, len(a), batch_size)])
+    seconds = clock["seconds"] / len(a)
     errors = relative_l2(pred, u)
     return {"relative_l2": errors.mean().item(), "errors": errors, "predictions": pred, "seconds_per_sample": seconds}
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, images: Tensor, device: torch.device | str = "cpu",
+def predict(model: torch.nn.Module, images: Tensor, device: Device = None,
             batch_size: int = 16, forward: Callable | None = None) -> list[dict]:
-    """Detections for a stack of images, on CPU, in evaluation mode."""
-    model.to(device).eval()
+    """Detections for a stack of images, in evaluation mode, on the model's device (or ``device``);
+    returned on the CPU."""
+    device = resolve_device(model, device)
+    model.eval()
     out = []
     for i in range(0, len(images), batch_size):
         chunk = images[i:i + batch_size].to(device)
@@ -136,16 +182,19 @@ def predict(model: torch.nn.Module, images: Tensor, device: torch.device | str =
     return out
 
 
-def evaluate_detector(model: torch.nn.Module, scenes: list[dict], device: torch.device | str = "cpu",
+def evaluate_detector(model: torch.nn.Module, scenes: list[dict], device: Device = None,
                       forward: Callable | None = None) -> dict:
     """COCO metrics of ``model`` on ``scenes`` plus the measured seconds per image.
 
     Returns ``{"stats": {AP, AP50, ...}, "predictions": [...], "seconds_per_image": float}``.
     """
+    if not scenes:
+        raise ValueError("scenes: need at least one scene to evaluate on")
     images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
-    t0 = time.perf_counter()
-    preds = predict(model, images, device, forward=forward)
-    seconds = (time.perf_counter() - t0) / len(scenes)
+    device = resolve_device(model, device)
+    with timed(device) as clock:
+        preds = predict(model, images, device, forward=forward)
+    seconds = clock["seconds"] / len(scenes)
     stats = coco_evaluate(to_coco(scenes, with_masks=False),
                           detections_to_coco(preds, [s["image_id"] for s in scenes]))
     return {"stats": stats, "predictions": preds, "seconds_per_image": seconds}
@@ -168,7 +217,7 @@ def open_vocab_targets(scenes: list[dict], prompt_combos: list[int]) -> list[dic
 
 
 def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddings: Tensor,
-                        prompt_combos: list[int]) -> dict:
+                        prompt_combos: list[int], device: Device = None) -> dict:
     """AP of an open-vocabulary detector for each prompt of a vocabulary.
 
     ``prompt_combos[v]`` is the (colour, shape) pair that prompt ``v`` names. Every prompt is a
@@ -177,8 +226,12 @@ def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddi
     """
     from .models.yolo import yolo_decode
 
+    if not scenes:
+        raise ValueError("scenes: need at least one scene to evaluate on")
     images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
-    preds = predict(model, images, forward=lambda m, x, start: yolo_decode(m(x, text_embeddings)))
+    device = resolve_device(model, device)
+    text_embeddings = text_embeddings.to(device)
+    preds = predict(model, images, device, forward=lambda m, x, start: yolo_decode(m(x, text_embeddings)))
     targets = open_vocab_targets(scenes, prompt_combos)
     ids = [s["image_id"] for s in scenes]
     ap50, ap = {}, {}
@@ -194,7 +247,7 @@ def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddi
 
 
 def train_segmenter(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 3e-3,
-                    seed: int = 100, device: torch.device | str = "cpu", config: SceneConfig | None = None,
+                    seed: int = 100, device: Device = None, config: SceneConfig | None = None,
                     desc: str = "training") -> list[float]:
     """Train ``model(images) -> logits [N, K, H, W]`` with cross-entropy on the scenes' semantic masks."""
     import torch.nn.functional as F
@@ -209,17 +262,20 @@ def train_segmenter(model: torch.nn.Module, steps: int, *, batch_size: int = 8, 
 
 @torch.no_grad()
 def evaluate_segmenter(model: torch.nn.Module, scenes: list[dict], num_classes: int,
-                       device: torch.device | str = "cpu", batch_size: int = 16) -> dict:
+                       device: Device = None, batch_size: int = 16) -> dict:
     """Pixel accuracy, mIoU, per-class IoU and boundary F-score of ``model`` on ``scenes``."""
     from .metrics import boundary_f_score, confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
 
-    model.to(device).eval()
+    if not scenes:
+        raise ValueError("scenes: need at least one scene to evaluate on")
+    device = resolve_device(model, device)
+    model.eval()
     images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
     target = torch.stack([s["semantic"].as_subclass(Tensor) for s in scenes])
-    t0 = time.perf_counter()
-    pred = torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                      for i in range(0, len(images), batch_size)])
-    seconds = (time.perf_counter() - t0) / len(scenes)
+    with timed(device) as clock:
+        pred = torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, len(images), batch_size)])
+    seconds = clock["seconds"] / len(scenes)
     conf = confusion_matrix(pred, target, num_classes)
     return {"pixel_accuracy": pixel_accuracy(conf), "mIoU": mean_iou(conf), "per_class_IoU": per_class_iou(conf),
             "boundary_F": boundary_f_score(pred, target, num_classes), "predictions": pred,

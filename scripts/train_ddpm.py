@@ -20,17 +20,16 @@ from __future__ import annotations
 import argparse
 import copy
 import time
-from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from lecture_utils.checkpoints import save_checkpoint
 from lecture_utils.diffusion import DIFFUSION_SCENES, DenoisingUNet, NoiseSchedule, diffusion_loss
-from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.runtime import BUILD_DIR, get_device, seed_everything, set_threads
 from lecture_utils.train import scene_batches
 
-STATE = Path("build/ddpm_state.pt")
+STATE = BUILD_DIR / "ddpm_state.pt"
 LR, WARMUP, EMA_DECAY, SEED = 5e-4, 200, 0.999, 500
 
 
@@ -42,22 +41,23 @@ def main() -> None:
     parser.add_argument("--save-every", type=int, default=500)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = set_threads(args.threads or None)
     device = get_device()
     seed_everything(0)
     model = DenoisingUNet().to(device)
+    noise = torch.Generator().manual_seed(SEED)  # steps and noise are drawn on the CPU, on every device
     ema = copy.deepcopy(model).eval()
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
     schedule = NoiseSchedule()
     start, seconds, history = 0, 0.0, []
     if args.resume and STATE.exists():
-        state = torch.load(STATE, map_location=device, weights_only=True)
+        # tensors load on the CPU and are copied into the models and the optimiser on the device
+        state = torch.load(STATE, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         start, seconds, history = state["step"], state["seconds"], state["history"]
-        torch.set_rng_state(state["rng"])
+        noise.set_state(state["rng"])
         print(f"resumed at step {start} ({seconds:.0f} s of training so far)")
     batches = scene_batches(SEED, args.batch_size, DIFFUSION_SCENES, start=start * args.batch_size)
     bar = tqdm(range(start, args.steps), desc="DDPM", mininterval=5.0, initial=start, total=args.steps)
@@ -66,7 +66,7 @@ def main() -> None:
         for group in opt.param_groups:
             group["lr"] = LR * min(1.0, (step + 1) / WARMUP)
         images, _ = next(batches)
-        loss = diffusion_loss(model, schedule, images.to(device))
+        loss = diffusion_loss(model, schedule, images.to(device), generator=noise)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -80,12 +80,12 @@ def main() -> None:
         if done % args.save_every == 0 or done == args.steps:
             total = seconds + time.perf_counter() - t0
             meta = {"steps": done, "batch_size": args.batch_size, "lr": LR, "ema_decay": EMA_DECAY,
-                    "device": str(device), "threads": torch.get_num_threads(), "train_seconds": round(total, 1),
+                    "device": str(device), "threads": threads, "train_seconds": round(total, 1),
                     "loss_last_500": round(sum(history[-500:]) / len(history[-500:]), 5)}
             save_checkpoint(ema, "ddpm_scenes.pt", meta)
             STATE.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                        "step": done, "seconds": total, "history": history, "rng": torch.get_rng_state()}, STATE)
+                        "step": done, "seconds": total, "history": history, "rng": noise.get_state()}, STATE)
             print(f"\nstep {done}: {total / 60:.1f} min, loss {meta['loss_last_500']}", flush=True)
 
 

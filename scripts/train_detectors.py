@@ -28,7 +28,7 @@ from lecture_utils.models.yolo import (
     yolo_targets,
     yolo_training_forward,
 )
-from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.runtime import get_device, pick, seed_everything, set_threads
 from lecture_utils.text import (
     HELD_OUT_COMBOS,
     combo_index,
@@ -104,12 +104,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = set_threads(args.threads or None)
     seed_everything(args.seed)
     device = get_device()
     model, train_forward, eval_forward = build(args.model)
-    test = [make_scene(TEST_SEED, i) for i in range(200)]
+    test = [make_scene(TEST_SEED, i) for i in range(pick(200, 200))]
     t0 = time.perf_counter()
     config = NAMED if args.model == "openvocab" else None
     history = train_detector(model, args.steps, batch_size=args.batch_size, lr=args.lr, device=device,
@@ -119,21 +118,21 @@ def main() -> None:
         seen, _, encoder = seen_vocabulary()
         everything = list(range(len(combo_prompts())))
         text = encode_prompts(encoder, [f"{c} {s}" for c, s in combo_prompts()])
-        named_test = [make_scene(TEST_SEED, i, NAMED) for i in range(200)]
-        ap = evaluate_open_vocab(model.cpu(), named_test, text, everything)["AP50"]
+        named_test = [make_scene(TEST_SEED, i, NAMED) for i in range(pick(200, 200))]
+        ap = evaluate_open_vocab(model, named_test, text, everything)["AP50"]
         unseen = [i for i in everything if i not in seen]
         stats = {"seen_pairs_AP50": sum(ap[i] for i in seen) / len(seen),
                  "unseen_pairs_AP50": sum(ap[i] for i in unseen) / len(unseen)}
     else:
-        stats = evaluate_detector(model.cpu(), test, forward=eval_forward)["stats"]
+        stats = evaluate_detector(model, test, forward=eval_forward)["stats"]
     shown = ", ".join(f"{k} = {v:.4f}" for k, v in stats.items() if k in ("AP50", "AP") or "pairs" in k)
     print(f"trained {args.steps} steps in {train_s:.0f} s on {device}; on held-out scenes: {shown}", flush=True)
     meta = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-            "seed": args.seed, "device": str(device), "train_seconds": round(train_s, 1),
+            "seed": args.seed, "device": str(device), "threads": threads, "train_seconds": round(train_s, 1),
             "final_loss": round(sum(history[-50:]) / 50, 4)}
     meta.update({f"heldout_{k}": v for k, v in stats.items() if k in ("AP50", "AP") or "pairs" in k})
     digest = save_checkpoint(model, f"{NAMES[args.model]}.pt", meta)
-    print(f"saved data/checkpoints/{NAMES[args.model]}.pt sha256={digest}")
+    print(f"saved {NAMES[args.model]}.pt sha256={digest}")
 
 
 if __name__ == "__main__":

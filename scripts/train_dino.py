@@ -37,7 +37,7 @@ from lecture_utils.dino import (
     supervised_model,
 )
 from lecture_utils.models.vit import TinyViT
-from lecture_utils.runtime import BUILD_DIR
+from lecture_utils.runtime import BUILD_DIR, get_device, set_threads
 
 
 def pool(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -78,12 +78,15 @@ def main() -> None:
     for name in ("steps", "batch", "pool", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be >= 1")
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
+    device = get_device()
     torch.manual_seed(0)
 
     images, _, shapes = pool(args.pool, seed=0)
     val_images, val_fg, val_shapes = pool(100, seed=1)
+    val_images, val_fg, val_shapes = val_images.to(device), val_fg.to(device), val_shapes.to(device)
     model = dino_model(args.registers) if args.mode == "dino" else supervised_model(shapes.shape[1])
+    model.to(device)
     run = args.mode + (f"_reg{args.registers}" if args.registers else "")
     teacher = copy.deepcopy(model) if args.mode == "dino" else None
     if teacher is not None:
@@ -96,7 +99,7 @@ def main() -> None:
     state_path = BUILD_DIR / f"dino_{run}_state.pt"
     step, history, seconds = 0, [], 0.0
     if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if teacher is not None:
@@ -113,16 +116,17 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr
         index = torch.randint(len(images), (args.batch,), generator=generator)
+        batch, batch_shapes = images[index].to(device), shapes[index].to(device)
         if args.mode == "dino":
-            stats = self_distillation_step(model, teacher, images[index], optimizer, n_local=args.n_local,
+            stats = self_distillation_step(model, teacher, batch, optimizer, n_local=args.n_local,
                                            momentum=cosine_schedule(0.99, 1.0, step, args.steps),
                                            generator=generator, freeze_prototypes=step < args.freeze_last_layer)
             loss = stats.pop("loss")
         else:
             model.train()
-            views = multi_crop(images[index], n_local=0, global_scale=(0.7, 1.0), generator=generator)[:1]
+            views = multi_crop(batch, n_local=0, global_scale=(0.7, 1.0), generator=generator)[:1]
             out = model["head"](model["backbone"](views[0]))
-            loss = F.binary_cross_entropy_with_logits(out, shapes[index])
+            loss = F.binary_cross_entropy_with_logits(out, batch_shapes)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(params, 3.0)
@@ -153,7 +157,7 @@ def main() -> None:
     name = args.name or f"vit_{run}.pt"
     keep = ("step", "loss", "mean_entropy", "marginal_entropy", "val_jaccard", "val_exact_match")
     meta = {"mode": args.mode, "registers": args.registers, "steps": args.steps, "batch": args.batch, "pool": args.pool,
-            "n_local": args.n_local, "cpu_seconds": round(seconds, 1), "threads": args.threads,
+            "n_local": args.n_local, "cpu_seconds": round(seconds, 1), "threads": args.threads, "device": str(device),
             "history": [{k: r[k] for k in keep if k in r} for r in history
                         if r["step"] % 10 == 0 or "val_jaccard" in r or r is history[-1]]}
     digest = save_checkpoint(final, name, meta)

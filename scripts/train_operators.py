@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
-
 from lecture_utils.checkpoints import save_checkpoint
 from lecture_utils.models.neural_operator import FNO2d, UNetOperator
 from lecture_utils.pde import make_pde_dataset
-from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.runtime import get_device, pick, seed_everything, set_threads
 from lecture_utils.train import evaluate_operator, train_operator
 
 BUILDERS = {"unet": lambda: UNetOperator(), "unet_bn": lambda: UNetOperator(norm="batch"),
@@ -33,22 +31,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--only", nargs="*", default=list(BUILDERS), choices=list(BUILDERS))
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = set_threads(args.threads or None)
     device = get_device()
-    train = make_pde_dataset(1000, 32, seed=0)
-    test = make_pde_dataset(200, 32, seed=1, resolutions=(64,))
+    train = make_pde_dataset(pick(1000, 1000), 32, seed=0)
+    test = make_pde_dataset(pick(200, 200), 32, seed=1, resolutions=(64,))
     for name in args.only:
         seed_everything(0)
         model = BUILDERS[name]()
         t0 = time.perf_counter()
         history = train_operator(model, train, args.steps, lr=LR, device=device, desc=name)
         seconds = time.perf_counter() - t0
-        model.cpu()
         r32 = evaluate_operator(model, test["a"], test["f"], test["u"])["relative_l2"]
         r64 = evaluate_operator(model, test["a@64"], test["f@64"], test["u@64"])["relative_l2"]
         print(f"{name}: {seconds:.0f} s, test relative L2 {r32:.4f} at 32x32, {r64:.4f} at 64x64", flush=True)
-        meta = {"model": name, "steps": args.steps, "lr": LR, "batch_size": 20, "device": str(device),
+        meta = {"model": name, "steps": args.steps, "lr": LR, "batch_size": 20, "device": str(device), "threads": threads,
                 "train_seconds": round(seconds, 1), "final_loss": round(sum(history[-50:]) / 50, 4),
                 "test_relative_l2_32": r32, "test_relative_l2_64": r64}
         save_checkpoint(model, f"operator_{name}.pt", meta)

@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
-
 from lecture_utils.checkpoints import save_checkpoint
 from lecture_utils.data import CLASSES, make_scene
 from lecture_utils.models.segmentation import FCN, EncoderDecoder
 from lecture_utils.models.unet import LinkNet, UNet
-from lecture_utils.runtime import get_device, seed_everything
+from lecture_utils.runtime import get_device, pick, seed_everything, set_threads
 from lecture_utils.train import evaluate_segmenter, train_segmenter
 
 K = len(CLASSES) + 1
@@ -42,20 +40,19 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"], choices=list(BUILDERS))
     parser.add_argument("--suffix", default="", help="appended to the file name, e.g. '_4k'")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = set_threads(args.threads or None)
     device = get_device()
-    test = [make_scene(999, i) for i in range(100)]
+    test = [make_scene(999, i) for i in range(pick(100, 100))]
     for name in args.only:
         seed_everything(0)
         model = BUILDERS[name]()
         t0 = time.perf_counter()
         history = train_segmenter(model, args.steps, batch_size=args.batch_size, lr=args.lr, device=device, desc=name)
         seconds = time.perf_counter() - t0
-        r = evaluate_segmenter(model.cpu(), test, K)
+        r = evaluate_segmenter(model, test, K)
         print(f"{name}: {seconds:.0f} s, held-out mIoU {r['mIoU']:.4f}, boundary F {r['boundary_F']:.4f}", flush=True)
         meta = {"model": name, "steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
-                "device": str(device), "train_seconds": round(seconds, 1),
+                "device": str(device), "threads": threads, "train_seconds": round(seconds, 1),
                 "final_loss": round(sum(history[-50:]) / 50, 4),
                 "heldout_mIoU": r["mIoU"], "heldout_boundary_F": r["boundary_F"]}
         save_checkpoint(model, f"seg_{name}{args.suffix}.pt", meta)

@@ -31,10 +31,14 @@ def fmt(value) -> str:
 def table(metrics: dict) -> str:
     if not metrics:
         return "_No numbers yet: run `make test` (or `make html`) first._"
-    lines = ["| notebook | device | CPU/GPU run time, s | measured |", "|---|---|---|---|"]
+    lines = ["| notebook | device, threads, torch | CPU/GPU run time, s | measured |", "|---|---|---|---|"]
     for notebook, numbers in metrics.items():
         numbers = dict(numbers)
         device = numbers.pop("device", "?")
+        name = numbers.pop("device_name", device)
+        device = f"{device}{f' ({name})' if name not in device else ''}, " \
+                 f"{numbers.pop('torch_threads', '?')}, {numbers.pop('torch_version', '?')}"
+        numbers.pop("seed", None)
         runtime = numbers.pop("runtime_s", None)
         shown = ", ".join(f"{k} = {fmt(v)}" for k, v in numbers.items())
         lines.append(f"| `{notebook}` | {device} | {fmt(runtime) if runtime is not None else '-'} | {shown} |")

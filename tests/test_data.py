@@ -153,9 +153,15 @@ def test_coco_export_round_trips_through_pycocotools():
 
 
 def test_generation_speed():
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    for i in range(100):
-        make_scene(0, i)
-    rate = 100 / (time.perf_counter() - t0)
-    assert rate > 200, f"only {rate:.0f} scenes/s at 128x128"  # measured ~800/s; margin for slow CI
+    try:  # the best of three rounds: a busy machine slows one round, not the generator
+        rates = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for i in range(50):
+                make_scene(0, i)
+            rates.append(50 / (time.perf_counter() - t0))
+    finally:
+        torch.set_num_threads(before)  # the tests after this one keep the thread count they had
+    assert max(rates) > 200, f"only {max(rates):.0f} scenes/s at 128x128"  # measured ~575-800/s quiet

@@ -7,7 +7,11 @@ Each model reuses the previous one's parts, as the papers did:
   with RoI pooling (CNN, then crop);
 * ``FasterRCNN`` replaces selective search by a Region Proposal Network on the same features.
 
-Boxes are xyxy in image pixels; labels are 1..K, 0 is the background.
+Boxes are xyxy in image pixels; labels are 1..K, 0 is the background. Everything stays on the
+images' device (anchors are a buffer that moves with the model); detections come back on that
+device too, and ``train.predict`` moves them to the CPU. The random sampling of anchors and RoIs
+draws from a CPU generator the model owns (``sampling_seed``), so training repeats whatever else
+consumed the global generator, and on any device.
 """
 
 from __future__ import annotations
@@ -50,14 +54,18 @@ def sample_rois(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, *, batch
     fine-tuning used 32 of 128 = 0.25). The ground-truth boxes are added as proposals, so there
     is always foreground to learn from. Returns ``(rois [M, 4], labels [M], box_targets [M, 4])``.
     """
+    gt_boxes, gt_labels = gt_boxes.as_subclass(Tensor).to(proposals), gt_labels.to(proposals.device)
+    if len(gt_labels) != len(gt_boxes):
+        raise ValueError(f"gt_labels: expected one label per box ({len(gt_boxes)}), got {len(gt_labels)}")
     if add_gt and len(gt_boxes):
-        proposals = torch.cat([proposals, gt_boxes.to(proposals)])
+        proposals = torch.cat([proposals, gt_boxes])
+    device = proposals.device
     if len(gt_boxes) == 0:
-        iou_max = torch.zeros(len(proposals))
-        matched = torch.zeros(len(proposals), dtype=torch.int64)
+        iou_max = torch.zeros(len(proposals), device=device)
+        matched = torch.zeros(len(proposals), dtype=torch.int64, device=device)
     else:
-        iou_max, matched = box_iou(proposals, gt_boxes.to(proposals)).nan_to_num(0).max(1)
-    labels = torch.full((len(proposals),), -1, dtype=torch.int64)
+        iou_max, matched = box_iou(proposals, gt_boxes).nan_to_num(0).max(1)
+    labels = torch.full((len(proposals),), -1, dtype=torch.int64, device=device)
     labels[(iou_max >= bg_iou[0]) & (iou_max < bg_iou[1])] = 0
     if len(gt_boxes):
         fg = iou_max >= fg_iou
@@ -65,11 +73,11 @@ def sample_rois(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, *, batch
     pos, neg = sample_balanced(labels, batch_size, fg_fraction, generator)
     keep = torch.cat([pos, neg])
     rois = proposals[keep]
-    out_labels = torch.zeros(len(keep), dtype=torch.int64)
-    targets = torch.zeros(len(keep), 4)
+    out_labels = torch.zeros(len(keep), dtype=torch.int64, device=device)
+    targets = torch.zeros(len(keep), 4, dtype=proposals.dtype, device=device)
     if len(pos):
         out_labels[: len(pos)] = gt_labels[matched[pos]]
-        targets[: len(pos)] = encode_boxes(gt_boxes[matched[pos]].to(proposals), proposals[pos], BOX_WEIGHTS)
+        targets[: len(pos)] = encode_boxes(gt_boxes[matched[pos]], proposals[pos], BOX_WEIGHTS)
     return rois, out_labels, targets
 
 
@@ -108,6 +116,8 @@ class FastRCNNHead(nn.Module):
         self.box = nn.Linear(hidden, 4 * (num_classes + 1))
 
     def forward(self, features: Tensor, rois: list[Tensor]) -> tuple[Tensor, Tensor]:
+        if len(rois) != features.shape[0]:  # torchvision would read past the batch without a word
+            raise ValueError(f"rois: expected one tensor per image ({features.shape[0]}), got {len(rois)}")
         # torchvision's kernel gives exactly lecture_utils.roi.roi_pool's output, only faster
         pooled = tv_roi_pool(features, [r.to(features) for r in rois], self.pool_size, self.spatial_scale)
         h = self.fc(pooled)
@@ -135,7 +145,7 @@ def postprocess_detections(cls_logits: Tensor, box_deltas: Tensor, rois: Tensor,
     boxes = decode_boxes(box_deltas[:, 1:].reshape(-1, 4),
                          rois[:, None, :].expand(-1, num_classes, -1).reshape(-1, 4), BOX_WEIGHTS)
     boxes = clip_boxes_to_image(boxes, image_size)
-    labels = torch.arange(1, num_classes + 1).repeat(len(rois))
+    labels = torch.arange(1, num_classes + 1, device=cls_logits.device).repeat(len(rois))
     scores = scores.reshape(-1)
     keep = (scores > score_thresh) & ((boxes[:, 2] - boxes[:, 0]) > 1) & ((boxes[:, 3] - boxes[:, 1]) > 1)
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
@@ -146,8 +156,9 @@ def postprocess_detections(cls_logits: Tensor, box_deltas: Tensor, rois: Tensor,
 class FastRCNN(nn.Module):
     """Backbone once per image, then RoI pooling of every proposal from the shared feature map."""
 
-    def __init__(self, num_classes: int, pool_size: int = 4):
+    def __init__(self, num_classes: int, pool_size: int = 4, sampling_seed: int = 0):
         super().__init__()
+        self.sampling = torch.Generator().manual_seed(sampling_seed)  # RoI sampling, on the CPU
         self.backbone = SmallBackbone()
         self.head = FastRCNNHead(self.backbone.out_channels, num_classes, pool_size,
                                  spatial_scale=1 / self.backbone.stride)
@@ -158,20 +169,32 @@ class FastRCNN(nn.Module):
         if self.training:
             if targets is None:
                 raise ValueError("targets are required in training mode")
-            rois, labels, box_t = zip(*[sample_rois(p, t["boxes"], t["labels"], generator=generator)
+            _check_batch(images, proposals, targets)
+            generator = generator or self.sampling
+            rois, labels, box_t = zip(*[sample_rois(p.to(images.device), t["boxes"].as_subclass(Tensor),
+                                                    t["labels"], generator=generator)
                                         for p, t in zip(proposals, targets, strict=True)], strict=True)
             logits, deltas = self.head(features, list(rois))
             cls_loss, box_loss = fast_rcnn_loss(logits, deltas, torch.cat(labels).to(logits.device),
                                                 torch.cat(box_t).to(logits.device))
             return {"loss_classifier": cls_loss, "loss_box_reg": box_loss}
+        _check_batch(images, proposals)
+        proposals = [p.to(images.device) for p in proposals]
         logits, deltas = self.head(features, proposals)
         out, start = [], 0
         for p in proposals:
             n = len(p)
-            out.append(postprocess_detections(logits[start:start + n].cpu(), deltas[start:start + n].cpu(),
-                                              p.cpu(), tuple(images.shape[-2:])))
+            out.append(postprocess_detections(logits[start:start + n], deltas[start:start + n],
+                                              p, tuple(images.shape[-2:])))
             start += n
         return out
+
+
+def _check_batch(images: Tensor, proposals: list, targets: list | None = None) -> None:
+    if len(proposals) != len(images):
+        raise ValueError(f"proposals: expected one list per image ({len(images)}), got {len(proposals)}")
+    if targets is not None and len(targets) != len(images):
+        raise ValueError(f"targets: expected one dict per image ({len(images)}), got {len(targets)}")
 
 
 class RPNHead(nn.Module):
@@ -201,9 +224,9 @@ def rpn_targets(anchors: Tensor, gt_boxes: Tensor, batch_size: int = 128,
     labels, matched = label_anchors(anchors, gt_boxes)
     pos, neg = sample_balanced(labels, batch_size, 0.5, generator)
     idx = torch.cat([pos, neg])
-    is_pos = torch.zeros(len(idx), dtype=torch.bool)
+    is_pos = torch.zeros(len(idx), dtype=torch.bool, device=anchors.device)
     is_pos[: len(pos)] = True
-    targets = torch.zeros(len(idx), 4)
+    targets = torch.zeros(len(idx), 4, dtype=anchors.dtype, device=anchors.device)
     if len(pos):
         targets[: len(pos)] = encode_boxes(gt_boxes[matched[pos]], anchors[pos])
     return idx, is_pos.float(), is_pos, targets
@@ -217,8 +240,8 @@ def rpn_proposals(objectness: Tensor, deltas: Tensor, anchors: Tensor, image_siz
     out = []
     for obj, d in zip(objectness, deltas, strict=True):
         top = torch.topk(obj, min(pre_nms_top_n, len(obj))).indices
-        boxes = clip_boxes_to_image(decode_boxes(d[top].float().cpu(), anchors[top]), image_size)
-        scores = obj[top].float().cpu()
+        boxes = clip_boxes_to_image(decode_boxes(d[top].float(), anchors[top]), image_size)
+        scores = obj[top].float()
         ok = ((boxes[:, 2] - boxes[:, 0]) >= min_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_size)
         boxes, scores = boxes[ok], scores[ok]
         keep = nms(boxes, scores, nms_thresh)[:post_nms_top_n]
@@ -237,8 +260,9 @@ class FasterRCNN(nn.Module):
     """
 
     def __init__(self, num_classes: int, image_size: int = 128, anchor_scales=(16, 32, 64),
-                 anchor_ratios=(0.5, 1.0, 2.0), pool_size: int = 4):
+                 anchor_ratios=(0.5, 1.0, 2.0), pool_size: int = 4, sampling_seed: int = 0):
         super().__init__()
+        self.sampling = torch.Generator().manual_seed(sampling_seed)  # anchor and RoI sampling, on the CPU
         self.backbone = SmallBackbone()
         stride = self.backbone.stride
         self.image_size = image_size
@@ -253,9 +277,8 @@ class FasterRCNN(nn.Module):
             raise ValueError(f"images must be {self.image_size}x{self.image_size}, got {tuple(images.shape[-2:])}")
         features = self.backbone(images)
         objectness, deltas = self.rpn(features)
-        anchors = self.anchors.cpu()
         top_n = self.post_nms_top_n["train" if self.training else "eval"]
-        props = rpn_proposals(objectness.detach(), deltas.detach(), anchors, tuple(images.shape[-2:]),
+        props = rpn_proposals(objectness.detach(), deltas.detach(), self.anchors, tuple(images.shape[-2:]),
                               post_nms_top_n=top_n)
         return features, objectness, deltas, props
 
@@ -267,24 +290,23 @@ class FasterRCNN(nn.Module):
             out, start = [], 0
             for p in props:
                 n = len(p)
-                out.append(postprocess_detections(logits[start:start + n].cpu(), box_deltas[start:start + n].cpu(),
+                out.append(postprocess_detections(logits[start:start + n], box_deltas[start:start + n],
                                                   p, tuple(images.shape[-2:])))
                 start += n
             return out
         if targets is None:
             raise ValueError("targets are required in training mode")
-        anchors = self.anchors.cpu()
+        _check_batch(images, props, targets)
+        generator = generator or self.sampling
         obj_losses, reg_losses, n_sampled = [], [], 0
         for i, t in enumerate(targets):
-            idx, obj_t, pos, box_t = rpn_targets(anchors, t["boxes"].as_subclass(Tensor).cpu(), generator=generator)
-            idx = idx.to(images.device)
-            obj_losses.append(F.binary_cross_entropy_with_logits(objectness[i, idx], obj_t.to(images.device),
-                                                                 reduction="sum"))
-            reg_losses.append(F.smooth_l1_loss(deltas[i, idx][pos.to(images.device)], box_t[pos].to(images.device),
-                                               beta=1 / 9, reduction="sum"))
+            gt = t["boxes"].as_subclass(Tensor).to(images.device)
+            idx, obj_t, pos, box_t = rpn_targets(self.anchors, gt, generator=generator)
+            obj_losses.append(F.binary_cross_entropy_with_logits(objectness[i, idx], obj_t, reduction="sum"))
+            reg_losses.append(F.smooth_l1_loss(deltas[i, idx][pos], box_t[pos], beta=1 / 9, reduction="sum"))
             n_sampled += len(idx)
         rois, labels, box_targets = zip(*[
-            sample_rois(p, t["boxes"].as_subclass(Tensor).cpu(), t["labels"].cpu(), generator=generator)
+            sample_rois(p, t["boxes"].as_subclass(Tensor).to(images.device), t["labels"], generator=generator)
             for p, t in zip(props, targets, strict=True)], strict=True)
         logits, box_deltas = self.head(features, list(rois))
         cls_loss, box_loss = fast_rcnn_loss(logits, box_deltas, torch.cat(labels).to(images.device),
