@@ -13,23 +13,26 @@ block's indentation; everything else stays as it is, so the check cell after an 
 fails until the student writes the code.
 
 ``mark_slides`` sets the ``slideshow`` metadata that nbconvert's reveal.js exporter and RISE read:
-every ``#``/``##`` heading starts a slide, a ``###`` heading or a cell whose output holds a
-figure starts a sub-slide (below it), everything else continues the slide before it. Authors never edit that metadata.
+every ``#``/``##`` heading starts a slide, a ``###`` heading, a cell whose output holds a figure or
+a code cell tagged ``slide-code`` (the code is the point: an exercise, a short algorithm) starts a
+sub-slide (below it), the set-up cell and cells that only assert or record numbers are skipped,
+everything else continues the slide before it. Authors never edit that metadata; the static decks
+(``lecture_utils.decks``) apply further rules for the screen.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import nbformat
 
 __all__ = ["BEGIN", "END", "strip_solutions", "exercise_notebook", "count_exercises", "exercise_cells",
-           "stubbed_names", "names_read", "is_section_heading", "mark_slides", "render_deck"]
+           "stubbed_names", "names_read", "is_section_heading", "heading_levels", "is_bookkeeping_cell",
+           "SLIDE_CODE", "slide_type", "mark_slides"]
 
-#: where the decks find reveal.js & co. (relative to the deck, so a deck folder can be copied whole)
-VENDOR = "vendor/node_modules"
+#: the cell tag that keeps a code cell's source on the slides (hidden there otherwise)
+SLIDE_CODE = "slide-code"
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _HINT = re.compile(r"^\s*# HINT:\s*(.*)$")
@@ -141,6 +144,51 @@ def is_section_heading(cell) -> bool:
     return first.startswith("# ") or first.startswith("## ")
 
 
+def heading_levels(source: str) -> list[int]:
+    """The level (1 for ``#`` ...) of every markdown heading line in ``source``; headings in fenced
+    code or inside a folded answer (``<details>``) do not count."""
+    levels, fenced, folded = [], False, 0
+    for line in source.split("\n"):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            if not folded and (m := re.match(r"^(#{1,6}) \S", line)):
+                levels.append(len(m.group(1)))
+            folded += line.count("<details") - line.count("</details>")
+    return levels
+
+
+# calls that only keep the books: the set-up, recording a measured number, the closing summary
+_BOOKKEEPING = {"setup", "record", "finish"}
+
+
+def _callee(node) -> str | None:
+    """The name of the function a statement's value calls (``record`` in ``x = record(...)``)."""
+    value = getattr(node, "value", None)
+    if not isinstance(node, (ast.Expr, ast.Assign)) or not isinstance(value, ast.Call):
+        return None
+    func = value.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+
+def is_bookkeeping_cell(cell) -> bool:
+    """A code cell nobody needs to see on a slide: the set-up cell (it calls ``setup(...)``), or a
+    cell made only of imports, ``assert`` statements and ``record``/``finish`` calls."""
+    if cell.cell_type != "code":
+        return False
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.split("\n"))
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    if not body:
+        return False
+    if any(_callee(node) == "setup" for node in body):
+        return True
+    return all(isinstance(node, (ast.Import, ast.ImportFrom, ast.Assert)) or _callee(node) in _BOOKKEEPING
+               for node in body)
+
+
 def _has_figure(cell) -> bool:
     """From the outputs when the cell has run; in a stripped notebook, from the call that shows one."""
     outputs = cell.get("outputs", [])
@@ -149,56 +197,35 @@ def _has_figure(cell) -> bool:
     return "plt.show()" in cell.source or "interactive_figure(" in cell.source
 
 
+def slide_type(cell) -> str:
+    """The reveal.js/RISE slide type this cell gets: ``slide``, ``subslide``, ``skip`` or ``-``."""
+    if cell.cell_type == "markdown":
+        levels = heading_levels(cell.source)
+        if any(level <= 2 for level in levels):
+            return "slide"  # a section heading, even after a folded answer to the section before
+        return "subslide" if 3 in levels else "-"
+    if cell.cell_type != "code":
+        return "-"
+    if _has_figure(cell) or SLIDE_CODE in cell.metadata.get("tags", []) or "show_source(" in cell.source:
+        return "subslide"
+    return "skip" if is_bookkeeping_cell(cell) else "-"
+
+
 def mark_slides(nb: nbformat.NotebookNode) -> int:
     """Set every cell's ``slideshow.slide_type`` from the notebook's structure; return the slide count.
 
     Cells before the first heading join the first slide. On an executed notebook, a figure is an
     image output; on a stripped one (RISE in JupyterLab), a cell that calls ``plt.show()`` or
-    ``viz.interactive_figure``.
+    ``viz.interactive_figure``. A markdown cell that holds a section heading after other text (a
+    folded answer to the previous section, say) starts the new slide: the static decks split such
+    cells at the heading, RISE cannot.
     """
     slides = 0
     for cell in nb.cells:
-        if is_section_heading(cell):
-            kind = "slide"
+        kind = slide_type(cell)
+        if kind == "slide":
             slides += 1
-        elif slides and ((cell.cell_type == "code" and _has_figure(cell))
-                         or (cell.cell_type == "markdown" and cell.source.lstrip().startswith("### "))):
-            kind = "subslide"
-        else:
+        elif kind == "subslide" and not slides:
             kind = "-"
         cell.metadata["slideshow"] = {"slide_type": kind}
     return slides
-
-
-def _vendor_urls(out: Path) -> dict[str, str]:
-    if not (out / VENDOR / "reveal.js" / "dist" / "reveal.js").exists():
-        print(f"note: {out / VENDOR} has no reveal.js; the deck loads it from a CDN (`make slides` installs it)")
-        return {}
-    return {
-        "reveal_url_prefix": f"{VENDOR}/reveal.js",
-        "jquery_url": f"{VENDOR}/jquery/dist/jquery.min.js",
-        "require_js_url": f"{VENDOR}/requirejs/require.js",
-        "mathjax_url": f"{VENDOR}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
-    }
-
-
-def render_deck(path: Path | str, out: Path | str, execute: bool = True, timeout: int = 600) -> tuple[Path, int]:
-    """Execute the notebook at ``path`` (unless told not to), mark its slides and write a reveal.js
-    deck ``<out>/<name>.slides.html``; return ``(deck path, number of slides)``."""
-    from nbconvert import SlidesExporter
-    from nbconvert.preprocessors import ExecutePreprocessor
-
-    path, out = Path(path), Path(out)
-    if not path.exists():
-        raise FileNotFoundError(f"path: notebook {path} does not exist")
-    nb = nbformat.read(path, as_version=4)
-    if execute:
-        ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(
-            nb, {"metadata": {"path": str(path.parent)}})
-    slides = mark_slides(nb)
-    exporter = SlidesExporter(reveal_scroll=True, **_vendor_urls(out))  # long slides scroll
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
-    out.mkdir(parents=True, exist_ok=True)
-    deck = out / f"{path.stem}.slides.html"
-    deck.write_text(body, encoding="utf-8")
-    return deck, slides

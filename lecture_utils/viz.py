@@ -171,13 +171,14 @@ def show_source(obj) -> None:
         print(source)
 
 
-def interactive_figure(draw, **controls):
+def interactive_figure(draw, **controls) -> None:
     """Sliders that redraw a figure in place; the default picture is drawn right away.
 
     ``draw(**values)`` must return a matplotlib figure; ``controls`` maps its keyword
     arguments to ipywidgets (``FloatSlider`` and friends). The first figure is an ordinary
     output, so a notebook executed headless (CI, ``make html``) still shows it; moving a
-    slider replaces that same output through its display id.
+    slider replaces that same output through its display id. Returns nothing, so that a cell
+    ending with this call shows the figure and the sliders, not an echo of the controls.
     """
     from IPython.display import display
 
@@ -204,7 +205,6 @@ def interactive_figure(draw, **controls):
     for w in controls.values():
         w.observe(on_change, names="value")
     display(widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")))
-    return controls
 
 
 def plot_losses(history, title: str = "потери падают", ylabel: str = "потери", window: int = 10, ax=None):
