@@ -350,7 +350,7 @@ def to_coco(samples, classes: tuple[str, ...] = CLASSES, with_masks: bool = True
             if masks is not None:
                 ann["area"] = float(masks[j].sum())
                 if with_masks:
-                    ann["segmentation"] = mask_to_rle(masks[j].numpy())
+                    ann["segmentation"] = mask_to_rle(masks[j].cpu().numpy())
             annotations.append(ann)
             ann_id += 1
     categories = [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(classes)]

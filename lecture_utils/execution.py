@@ -65,11 +65,16 @@ def own_assert(output) -> bool:
     return not any(line.lstrip().startswith("File ") for line in frames)
 
 
-def execute(path: Path, mode: str, timeout: int = 600, out_dir: Path | None = None) -> Run:
-    """Run ``path`` top to bottom in a new kernel under ``mode``; keep the executed copy."""
+def execute(path: Path, mode: str, timeout: int = 600, out_dir: Path | None = None,
+            strict: bool | None = None) -> Run:
+    """Run ``path`` top to bottom in a new kernel under ``mode``; keep the executed copy.
+
+    ``strict`` (default: on the CPU and the GPU) stops at the first error; otherwise every cell
+    runs, the cells' own failed asserts are listed in ``waived`` and other errors in ``failures``.
+    """
     nb = nbformat.read(path, as_version=4)
     run = Run(path.stem, mode)
-    strict = mode in ("cpu", "gpu")
+    strict = mode in ("cpu", "gpu") if strict is None else strict
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=not strict,
                             resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()

@@ -69,10 +69,13 @@ def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tenso
     * a confident prediction with the wrong class is a false positive for its class, and
       the object stays a false negative (a miss) for its true class.
 
-    Returns ``(is_tp [N] bool, matched_gt [N] int64)``, ``matched_gt = -1`` where unmatched.
+    Returns ``(is_tp [N] bool, matched_gt [N] int64)``, ``matched_gt = -1`` where unmatched, on
+    the CPU: the greedy loop is sequential bookkeeping, so inputs on a GPU are moved first.
     """
     check_boxes(pred_boxes, "pred_boxes")
     check_boxes(gt_boxes, "gt_boxes")
+    pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels = (
+        torch.as_tensor(t).cpu() for t in (pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels))
     n, g = pred_boxes.shape[0], gt_boxes.shape[0]
     pred_scores = _as_1d(pred_scores, n, "pred_scores")
     pred_labels = _as_1d(pred_labels, n, "pred_labels")
@@ -100,19 +103,20 @@ def object_recall(predictions: Sequence, targets: Sequence[Mapping], iou_thresho
 
     ``predictions[i]`` is a ``Tensor[N, 4]`` of boxes ranked best first (proposals) or a dict with
     ``boxes`` and ``scores``; ``top_n`` keeps the first N boxes, ``score_threshold`` the confident
-    ones. Returns a bool tensor over all objects of all images; its mean is the recall.
+    ones. Returns a bool tensor over all objects of all images (on the CPU); its mean is the recall.
     """
     if len(predictions) != len(targets):
         raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
     flags = []
     for pred, target in zip(predictions, targets, strict=True):
-        gt = check_boxes(torch.as_tensor(target["boxes"]).as_subclass(Tensor).reshape(-1, 4), "targets[i]['boxes']")
+        gt = check_boxes(torch.as_tensor(target["boxes"]).as_subclass(Tensor).reshape(-1, 4).cpu(),
+                         "targets[i]['boxes']")
         boxes = pred["boxes"] if isinstance(pred, Mapping) else pred
-        boxes = torch.as_tensor(boxes).as_subclass(Tensor).reshape(-1, 4)
+        boxes = torch.as_tensor(boxes).as_subclass(Tensor).reshape(-1, 4).cpu()
         if score_threshold is not None:
             if not isinstance(pred, Mapping):
                 raise ValueError("score_threshold needs predictions with 'scores'")
-            boxes = boxes[torch.as_tensor(pred["scores"]) > score_threshold]
+            boxes = boxes[torch.as_tensor(pred["scores"]).cpu() > score_threshold]
         if top_n is not None:
             boxes = boxes[:top_n]
         if len(boxes) == 0 or len(gt) == 0:
@@ -547,14 +551,14 @@ def detections_to_coco(predictions: Sequence[Mapping], image_ids: Sequence[int])
 # --------------------------------------------------------------------------------------
 
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
-    """Pairwise IoU ``[N, M]`` of boolean masks ``[N, H, W]`` and ``[M, H, W]`` (0 if both empty)."""
+    """Pairwise IoU ``[N, M]`` of boolean masks ``[N, H, W]`` and ``[M, H, W]`` (0 if both empty), on the CPU."""
     for name, m in (("masks1", masks1), ("masks2", masks2)):
         if not isinstance(m, Tensor) or m.ndim != 3:
             raise ValueError(f"{name} must be a tensor of shape [N, H, W]")
     if masks1.shape[1:] != masks2.shape[1:]:
         raise ValueError(f"masks1 {tuple(masks1.shape[1:])} and masks2 {tuple(masks2.shape[1:])} differ in size")
-    a = masks1.reshape(masks1.shape[0], -1).bool().double()
-    b = masks2.reshape(masks2.shape[0], -1).bool().double()
+    a = masks1.reshape(masks1.shape[0], -1).cpu().bool().double()
+    b = masks2.reshape(masks2.shape[0], -1).cpu().bool().double()
     inter = a @ b.T
     union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
     return torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(inter))
@@ -586,7 +590,8 @@ def pixel_accuracy(conf: Tensor) -> float:
 
 
 def per_class_iou(conf: Tensor) -> Tensor:
-    """IoU of each class = TP / (TP + FP + FN); NaN for a class absent from both maps."""
+    """IoU of each class = TP / (TP + FP + FN); NaN for a class absent from both maps (on the CPU)."""
+    conf = torch.as_tensor(conf).cpu()
     tp = conf.diag().double()
     union = conf.sum(0).double() + conf.sum(1).double() - tp
     return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))

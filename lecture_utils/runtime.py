@@ -233,6 +233,10 @@ def setup(notebook: str, seed: int = 0, *, quiet: bool = False) -> torch.device:
         seed = int(raw_seed)
     seed_everything(seed)
     threads = set_threads()
+    if _flag("LECTURE_DETERMINISTIC"):  # optional: repeatable GPU numbers, at some cost in speed
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
     device = get_device()
     # a fresh run replaces the numbers of the previous one
     (metrics_dir() / f"{notebook}.json").unlink(missing_ok=True)
