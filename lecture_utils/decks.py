@@ -11,6 +11,8 @@
   the sliders of widgets (a static page cannot move them), are left out: their figure stays;
 * a markdown cell that runs into the next section's heading is split there;
 * a sub-slide repeats its section's title, small, above its figure or code;
+* a figure keeps a short caption; longer prose after it (over ``CAPTION_CHARS``) moves on to
+  the next sub-slide;
 * folded answers (``<details>``) stay folded.
 
 The deck's own script (``deck_template/lecture_deck/deck.js``) fits each slide to the screen as
@@ -28,7 +30,7 @@ import nbformat
 
 from lecture_utils.authoring import SLIDE_CODE, heading_levels, mark_slides
 
-__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "split_sections", "screen_outputs",
+__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "CAPTION_CHARS", "split_sections", "screen_outputs",
            "screen_notebook", "render_deck", "executed_copy"]
 
 #: the projector's screen, in CSS pixels
@@ -37,6 +39,8 @@ SCREEN = (1280, 720)
 MAX_OUTPUT_LINES = 10
 #: displayed source (``viz.show_source``) longer than this is cut the same way
 MAX_SOURCE_LINES = 18
+#: prose after a figure longer than this (characters of markdown) moves to the next sub-slide
+CAPTION_CHARS = 600
 #: where the decks find reveal.js & co. (relative to the deck, so a deck folder can be copied whole)
 VENDOR = "vendor/node_modules"
 TEMPLATES = Path(__file__).with_name("deck_template")
@@ -142,17 +146,26 @@ def screen_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.metadata.pop("widgets", None)  # no widget state: the deck would fetch a widget manager online
     nb.cells = split_sections(nb.cells)
     mark_slides(nb)
-    cells, section = [], ""
+    cells, section, caption = [], "", None  # caption: prose so far after this sub-slide's figure
     for cell in nb.cells:
         kind = cell.metadata["slideshow"]["slide_type"]
         if kind == "skip":
             continue
+        if kind in ("slide", "subslide"):
+            caption = None
+        if cell.cell_type == "markdown" and kind == "-" and caption is not None:
+            caption += len(cell.source)
+            if caption > CAPTION_CHARS:
+                kind, caption = "subslide", None
+                cell.metadata["slideshow"] = {"slide_type": kind}
         if cell.cell_type == "code":
             cell.outputs = screen_outputs(cell.outputs)
             if SLIDE_CODE not in cell.metadata.get("tags", []):
                 if not cell.outputs:
                     continue
                 cell.metadata.setdefault("transient", {})["remove_source"] = True
+        if cell.cell_type == "code" and any(k in o.get("data", {}) for o in cell.outputs for k in _IMAGES):
+            caption = 0
         if kind == "slide":
             section = _title(cell.source)
         starts_with_heading = cell.cell_type == "markdown" and bool(heading_levels(cell.source.split("\n", 1)[0]))

@@ -9,6 +9,7 @@ import pytest
 
 from lecture_utils.authoring import SLIDE_CODE, count_exercises, is_bookkeeping_cell, mark_slides
 from lecture_utils.decks import (
+    CAPTION_CHARS,
     MAX_OUTPUT_LINES,
     executed_copy,
     render_deck,
@@ -121,6 +122,20 @@ def test_screen_notebook_hides_code_and_drops_bookkeeping():
                                                             ("Second idea", "subslide")]
     assert sum(k == "slide" for k in kinds(deck)) == 3
     assert lecture().cells[1].source.startswith("import")  # the original is untouched
+
+
+def test_long_prose_after_a_figure_moves_to_the_next_sub_slide():
+    caption, discussion = "a short caption", "x" * CAPTION_CHARS
+    nb = nbformat.v4.new_notebook(cells=[md("## Idea"), code("plot()", outputs=[figure()]), md(caption),
+                                         md(discussion), md("more")])
+    deck = screen_notebook(nb)
+    subslides = [[]]
+    for cell, kind in zip(deck.cells, kinds(deck), strict=True):
+        if kind in ("slide", "subslide"):
+            subslides.append([])
+        subslides[-1].append(cell.source)
+    assert subslides[2][1:] == ["plot()", caption]  # the figure keeps its caption
+    assert subslides[3][1:] == [discussion, "more"] and "Idea" in subslides[3][0]  # the rest follows, titled
 
 
 class _Deck(HTMLParser):

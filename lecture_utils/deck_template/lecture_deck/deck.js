@@ -1,6 +1,6 @@
-    // Fit the shown slide to the screen: figures take the height the text leaves them (at least
-    // FIGURE_FLOOR of the screen each); if that is not enough, all sizes shrink together, in 5 %
-    // steps, never below FONT_FLOOR. A slide that still does not fit stays as it is, and the
+    // Fit the shown slide to the screen: a text block wider than the slide gets a smaller font;
+    // figures take the height the text leaves them (at least FIGURE_FLOOR of the screen each); if
+    // that is not enough, all sizes shrink together, in 5 % steps, never below FONT_FLOOR. A slide that still does not fit stays as it is, and the
     // deck check (tests/browser/test_decks.py) reports it.
     var FONT_FLOOR = 0.75, FIGURE_FLOOR = 0.4;
 
@@ -8,8 +8,21 @@
         return slide.scrollHeight <= SCREEN.height + 1 && slide.scrollWidth <= SCREEN.width + 1;
     }
 
+    // a printed table or a code line wider than the slide: that block alone gets a smaller font
+    function fitWidths(slide) {
+        slide.querySelectorAll(".jp-RenderedText pre, div.highlight > pre").forEach(function (pre) {
+            pre.style.removeProperty("--pre-scale");
+            pre.classList.remove("deck-wrap");
+            if (pre.scrollWidth <= pre.clientWidth + 1) return;
+            var ratio = Math.max(FONT_FLOOR, 0.98 * pre.clientWidth / pre.scrollWidth);
+            pre.style.setProperty("--pre-scale", ratio);
+            if (pre.scrollWidth > pre.clientWidth + 1) pre.classList.add("deck-wrap");
+        });
+    }
+
     function layoutAt(slide, images, scale) {
         slide.style.setProperty("--deck-scale", scale);
+        fitWidths(slide);
         if (!images.length) return;
         images.forEach(function (img) { img.style.maxHeight = "0px"; });
         var text = slide.scrollHeight;
