@@ -12,7 +12,7 @@
 * a markdown cell that runs into the next section's heading is split there;
 * a sub-slide repeats its section's title, small, above its figure or code;
 * a figure keeps a short caption; longer prose after it (over ``CAPTION_CHARS``) moves on to
-  the next sub-slide;
+  the next sub-slide, and prose longer than ``PROSE_CHARS`` is cut into pages at paragraph breaks;
 * folded answers (``<details>``) stay folded.
 
 The deck's own script (``deck_template/lecture_deck/deck.js``) fits each slide to the screen as
@@ -30,7 +30,7 @@ import nbformat
 
 from lecture_utils.authoring import SLIDE_CODE, heading_levels, mark_slides
 
-__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "CAPTION_CHARS", "split_sections", "screen_outputs",
+__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "CAPTION_CHARS", "PROSE_CHARS", "split_pages", "split_sections", "screen_outputs",
            "screen_notebook", "render_deck", "executed_copy"]
 
 #: the projector's screen, in CSS pixels
@@ -41,6 +41,8 @@ MAX_OUTPUT_LINES = 10
 MAX_SOURCE_LINES = 18
 #: prose after a figure longer than this (characters of markdown) moves to the next sub-slide
 CAPTION_CHARS = 600
+#: a markdown cell longer than this is cut into pages at paragraph breaks, one sub-slide each
+PROSE_CHARS = 1200
 #: where the decks find reveal.js & co. (relative to the deck, so a deck folder can be copied whole)
 VENDOR = "vendor/node_modules"
 TEMPLATES = Path(__file__).with_name("deck_template")
@@ -80,6 +82,50 @@ def split_sections(cells: list) -> list:
                 part.id = f"{cell.id}-{k}" if k else cell.id
             if part.source:
                 out.append(part)
+    return out
+
+
+def _paragraph_breaks(lines: list[str]) -> list[int]:
+    """Indices of blank lines that end a top-level block (not in a fence, a folded answer or $$ math)."""
+    breaks, fenced, folded, math = [], False, 0, False
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            folded += line.count("<details") - line.count("</details>")
+            math ^= line.count("$$") % 2 == 1
+            if not line.strip() and not folded and not math:
+                breaks.append(number)
+    return breaks
+
+
+def split_pages(cell) -> list:
+    """A markdown cell longer than ``PROSE_CHARS`` cut at paragraph breaks into pages of at most that
+    length (a longer paragraph or folded answer stays whole); pages after the first are marked
+    ``deck_page`` in their metadata, so that each becomes a sub-slide."""
+    if cell.cell_type != "markdown" or len(cell.source) <= PROSE_CHARS:
+        return [cell]
+    lines = cell.source.split("\n")
+    blocks, start = [], 0
+    for end in [*_paragraph_breaks(lines), len(lines)]:
+        if end > start:
+            blocks.append("\n".join(lines[start:end]).strip("\n"))
+        start = end + 1
+    pages: list[str] = []
+    for block in filter(None, blocks):
+        if pages and len(pages[-1]) + len(block) + 2 <= PROSE_CHARS:
+            pages[-1] += "\n\n" + block
+        else:
+            pages.append(block)
+    out = []
+    for k, page in enumerate(pages):
+        part = copy.deepcopy(cell)
+        part.source = page
+        if k:
+            part.metadata["deck_page"] = True
+            if "id" in part:
+                part.id = f"{cell.id}-p{k}"
+        out.append(part)
     return out
 
 
@@ -144,13 +190,16 @@ def screen_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of an executed notebook arranged for the screen (see the module's docstring)."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)  # no widget state: the deck would fetch a widget manager online
-    nb.cells = split_sections(nb.cells)
+    nb.cells = [page for cell in split_sections(nb.cells) for page in split_pages(cell)]
     mark_slides(nb)
     cells, section, caption = [], "", None  # caption: prose so far after this sub-slide's figure
     for cell in nb.cells:
         kind = cell.metadata["slideshow"]["slide_type"]
         if kind == "skip":
             continue
+        if cell.metadata.pop("deck_page", False) and kind == "-":
+            kind = "subslide"
+            cell.metadata["slideshow"] = {"slide_type": kind}
         if kind in ("slide", "subslide"):
             caption = None
         if cell.cell_type == "markdown" and kind == "-" and caption is not None:

@@ -11,10 +11,12 @@ from lecture_utils.authoring import SLIDE_CODE, count_exercises, is_bookkeeping_
 from lecture_utils.decks import (
     CAPTION_CHARS,
     MAX_OUTPUT_LINES,
+    PROSE_CHARS,
     executed_copy,
     render_deck,
     screen_notebook,
     screen_outputs,
+    split_pages,
     split_sections,
 )
 
@@ -136,6 +138,18 @@ def test_long_prose_after_a_figure_moves_to_the_next_sub_slide():
         subslides[-1].append(cell.source)
     assert subslides[2][1:] == ["plot()", caption]  # the figure keeps its caption
     assert subslides[3][1:] == [discussion, "more"] and "Idea" in subslides[3][0]  # the rest follows, titled
+
+
+def test_long_prose_is_cut_into_pages_at_paragraph_breaks():
+    paragraph = "word " * (PROSE_CHARS // 12)  # 5/12 of a page
+    answer = "<details><summary>Q</summary>\n\n" + "answer\n\n" * (PROSE_CHARS // 7) + "</details>"
+    source = "\n\n".join([paragraph, paragraph, paragraph, answer, "$$\na\n\nb\n$$"])
+    pages = split_pages(md(source))
+    assert [p.source for p in pages] == ["\n\n".join([paragraph, paragraph]), paragraph, answer, "$$\na\n\nb\n$$"]
+    assert [p.metadata.get("deck_page", False) for p in pages] == [False, True, True, True]
+    assert len(split_pages(md("short"))) == 1
+    deck = screen_notebook(nbformat.v4.new_notebook(cells=[md("## Long"), md(source)]))
+    assert kinds(deck).count("subslide") == 3  # each page after the first, under the section's title
 
 
 class _Deck(HTMLParser):
