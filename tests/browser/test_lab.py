@@ -25,6 +25,8 @@ import nbformat
 import pytest
 from conftest import REPO, unavailable
 
+from lecture_utils.authoring import mark_slides
+
 KERNEL, KERNEL_DISPLAY = "lecture05", "Lecture 05 (.venv)"  # registered by the Makefile's set-up
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 REPORT = REPO / "build" / "browser" / "lab.json"
@@ -239,4 +241,44 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_responds(browser, lab, name)
     assert not errors, f"{name}: JavaScript errors in JupyterLab: {errors[:3]}"
     timings[name] = {"open_s": round(opened - t0, 1), "run_all_s": round(ran - opened, 1),
                      "redraw_s": round(redrawn - moved, 2), "slider": slider_label, "value": [before, after]}
+    page.close()
+
+
+def expected_slides(nb) -> list[int]:
+    """Sub-slides per slide (the slide itself included), as the notebook's slide marks describe them."""
+    counts: list[int] = []
+    for cell in nb.cells:
+        kind = cell.metadata.get("slideshow", {}).get("slide_type", "-")
+        if kind == "slide" or not counts:
+            counts.append(1)
+        elif kind == "subslide":
+            counts[-1] += 1
+    return counts
+
+
+def test_rise_presents_the_committed_slides(browser, lab):
+    base, token, root = lab
+    nb = nbformat.read(REPO / "notebooks" / "01_iou_map.ipynb", as_version=4)
+    committed = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
+    mark_slides(nb)
+    assert committed == [c.metadata["slideshow"]["slide_type"] for c in nb.cells]
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    remote: list[str] = []
+    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
+    t0 = time.perf_counter()
+    page.goto(f"{base}/rise/01_iou_map.ipynb?token={token}")
+    page.locator(".reveal .slides > section").first.wait_for(timeout=90_000)
+    page.wait_for_function("n => document.querySelectorAll('.reveal .slides > section').length === n",
+                           arg=len(expected_slides(nb)), timeout=30_000)
+    shown = page.evaluate("() => [...document.querySelectorAll('.reveal .slides > section')]"
+                          ".map(s => Math.max(1, s.querySelectorAll(':scope > section').length))")
+    assert shown == expected_slides(nb)
+    skipped = page.locator(".reveal .jp-Cell.reveal-skip")
+    assert skipped.count() == sum(k == "skip" for k in committed)
+    assert all(not el.is_visible() for el in skipped.all())
+    assert "DEVICE = setup(" not in page.locator(".reveal").inner_text()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=REPORT.parent / "rise_01_iou_map.png")
+    timings["rise_open_s"] = round(time.perf_counter() - t0, 1)
+    assert not remote, f"RISE fetched from the network: {remote[:3]}"
     page.close()
