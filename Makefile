@@ -22,7 +22,7 @@ help:
 	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
 	@echo "make exercises - student notebooks with the solutions stubbed, in build/exercises/"
-	@echo "make slides  - every notebook executed and rendered as a reveal.js deck in build/slides/"
+	@echo "make slides  - a reveal.js deck per notebook in build/slides/ (from make test's executed notebooks when current)"
 
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
 $(STAMP): pyproject.toml
