@@ -43,11 +43,11 @@ unit: $(STAMP)
 # Every notebook on the CPU (each check must hold; the executed copies land in build/executed/cpu/
 # for the slide decks), then under emulated CUDA and emulated MPS (tests/execution/runner.py).
 notebooks: $(STAMP)
-	$(RUN_ENV) $(BIN)/python -m pytest tests/execution/test_notebooks.py -q -k cpu
+	$(RUN_ENV) $(BIN)/python -m pytest tests/execution/test_notebooks.py -q -k "cpu-"
 
 # What emulation proves and how to run on a real GPU: README, "Devices".
 devices: $(STAMP)
-	$(RUN_ENV) $(BIN)/python -m pytest tests/test_emulation.py tests/execution -q -k "not cpu-"
+	$(RUN_ENV) LECTURE_THREADS=1 $(BIN)/python -m pytest tests/test_emulation.py tests/execution -k "not cpu-" -n 2 -q
 
 # A real GPU at hand: every notebook on it, timed, and the metrics that moved beyond tolerance.
 gpu-check: $(STAMP)
@@ -56,7 +56,8 @@ gpu-check: $(STAMP)
 test: $(STAMP) slide-tools
 	$(BIN)/ruff check lecture_utils tests scripts notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest tests -q --ignore=tests/execution --ignore=tests/browser
-	$(RUN_ENV) $(BIN)/python -m pytest tests/execution -q --durations=0
+	$(RUN_ENV) $(BIN)/python -m pytest tests/execution/test_notebooks.py -k "cpu-" -q --durations=0
+	$(RUN_ENV) LECTURE_THREADS=1 $(BIN)/python -m pytest tests/execution -k "not cpu-" -n 2 -q --durations=10
 	@if [ -d tests/browser ]; then $(TEST_ENV) $(BIN)/python -m pytest tests/browser -q; fi
 	$(BIN)/python scripts/update_results.py
 

@@ -231,15 +231,17 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     order = torch.argsort(scores, descending=True, stable=True)
-    iou = box_iou(boxes[order], boxes[order])
-    suppressed = torch.zeros(len(order), dtype=torch.bool, device=boxes.device)
+    # the greedy walk is sequential: on a GPU every `if` would wait for the device, so the IoU
+    # matrix is computed where the boxes are and walked on the CPU
+    over = (box_iou(boxes[order], boxes[order]) > iou_threshold).cpu()  # NaN (zero-area twins) is False
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
     keep = []
     for i in range(len(order)):
         if suppressed[i]:
             continue
         keep.append(i)
-        suppressed |= iou[i] > iou_threshold  # NaN (zero-area twins) compares False, as in torchvision
-    return order[torch.tensor(keep, dtype=torch.int64, device=boxes.device)]
+        suppressed |= over[i]
+    return order[torch.tensor(keep, dtype=torch.int64).to(boxes.device)]
 
 
 def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:

@@ -148,7 +148,7 @@ def make_pde_dataset(num: int, n: int, seed: int, *, resolutions: tuple[int, ...
         key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
         path = Path(cache_dir) / f"pde_n{n}_num{num}_seed{seed}_{key}.pt"
         if path.exists():
-            return torch.load(path, weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
     out: dict = {}
     seconds = {}
     for res in (n, *resolutions):

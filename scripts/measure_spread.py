@@ -27,11 +27,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", nargs="*", default=[], help="number prefixes (default: all)")
     parser.add_argument("--configs", nargs="*", default=["2:0", "1:0", "2:1"], help="threads:seed, first = reference")
+    parser.add_argument("--reference", default=None,
+                        help="metrics folder of an existing 2-thread seed-0 run (e.g. build/metrics) instead of running it")
+    parser.add_argument("--report-only", action="store_true", help="tabulate the runs already in build/spread")
     args = parser.parse_args()
     paths = [p for p in NOTEBOOKS if not args.notebooks or p.name[:2] in args.notebooks]
     out = BUILD_DIR / "spread"
     failed = {}
-    for config in args.configs:
+    if args.reference:
+        args.configs = ["reference", *[c for c in args.configs if c != "2:0"]]
+    for config in [] if args.report_only else args.configs:
+        if config == "reference":
+            continue
         threads, seed = config.split(":")
         where = out / f"{threads}_{seed}"
         os.environ.update(LECTURE_THREADS=threads, LECTURE_SEED=seed, LECTURE_METRICS_DIR=str(where / "metrics"))
@@ -40,7 +47,8 @@ def main() -> None:
             failed[config, path.stem] = run.waived + run.failures
             print(f"{path.stem} threads={threads} seed={seed}: {run.seconds:.0f} s, "
                   f"failed checks: {run.waived or '-'}; errors: {len(run.failures)}", flush=True)
-    metrics = {c: load_metrics(out / c.replace(":", "_") / "metrics") for c in args.configs}
+    metrics = {c: load_metrics(Path(args.reference) if c == "reference" else out / c.replace(":", "_") / "metrics")
+               for c in args.configs}
     ref = args.configs[0]
     rows = [f"| notebook | result | {' | '.join(args.configs)} | largest move |", "|---|---|" + "---|" * (len(args.configs) + 1)]
     for path in paths:

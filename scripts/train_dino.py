@@ -43,7 +43,7 @@ from lecture_utils.runtime import BUILD_DIR, get_device, set_threads
 def pool(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     path = BUILD_DIR / "dino" / f"pool_{seed}_{count}.pt"
     if path.exists():
-        return torch.load(path, weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     data = scene_pool(count, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(data, path)
