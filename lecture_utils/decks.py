@@ -30,8 +30,8 @@ import nbformat
 
 from lecture_utils.authoring import SLIDE_CODE, heading_levels, mark_slides
 
-__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "CAPTION_CHARS", "PROSE_CHARS", "split_pages", "split_sections", "screen_outputs",
-           "screen_notebook", "render_deck", "executed_copy"]
+__all__ = ["SCREEN", "MAX_OUTPUT_LINES", "MAX_SOURCE_LINES", "CAPTION_CHARS", "PROSE_CHARS", "split_sections",
+           "split_pages", "screen_outputs", "screen_notebook", "render_deck", "executed_copy"]
 
 #: the projector's screen, in CSS pixels
 SCREEN = (1280, 720)

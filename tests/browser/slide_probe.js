@@ -1,8 +1,12 @@
 // Measures the slide reveal.js shows now, as the audience sees it (page coordinates, after scaling).
 // Returns plain data; the Python test decides what counts as a failure.
 () => {
-  const vw = window.innerWidth, vh = window.innerHeight;
   const slide = Reveal.getCurrentSlide();
+  // the bounds: reveal's slide canvas as drawn (scaled) on the screen, clipped to the viewport
+  const canvas = document.querySelector(".reveal .slides").getBoundingClientRect();
+  const frame = {left: Math.max(0, canvas.left), top: Math.max(0, canvas.top),
+                 right: Math.min(window.innerWidth, canvas.right), bottom: Math.min(window.innerHeight, canvas.bottom)};
+  const vw = window.innerWidth, vh = window.innerHeight;
   const mathjax = el => el.closest && el.closest(".MathJax, .MathJax_CHTML, .MathJax_Display, .MJX_Assistive_MathML, mjx-container");
   const describe = el => {
     const cell = el.closest ? el.closest(".jp-Cell") : null;
@@ -14,7 +18,8 @@
   const culprit = {left: null, top: null, right: null, bottom: null};
   const extend = (r, el) => {
     if (r.width <= 0 || r.height <= 0) return;
-    const beyond = {left: -r.left, top: -r.top, right: r.right - vw, bottom: r.bottom - vh};
+    const beyond = {left: frame.left - r.left, top: frame.top - r.top, right: r.right - frame.right,
+                    bottom: r.bottom - frame.bottom};
     for (const side in beyond) {
       if (beyond[side] > box[side]) { box[side] = beyond[side]; culprit[side] = describe(el); }
     }
@@ -71,7 +76,8 @@
   }
   const images = [...slide.querySelectorAll("img")].filter(img => img.getBoundingClientRect().width > 0 || img.naturalWidth > 0).map(img => {
     const r = img.getBoundingClientRect();
-    let inside = r.width > 0 && r.left >= -1 && r.top >= -1 && r.right <= vw + 1 && r.bottom <= vh + 1;
+    let inside = r.width > 0 && r.left >= frame.left - 1 && r.top >= frame.top - 1
+                 && r.right <= frame.right + 1 && r.bottom <= frame.bottom + 1;
     // an ancestor that clips (overflow other than visible) must hold the whole image too
     for (let el = img.parentElement; el && el !== slide.parentElement; el = el.parentElement) {
       const s = getComputedStyle(el);
@@ -93,6 +99,7 @@
   const idx = Reveal.getIndices();
   return {
     slide: `${idx.h}.${idx.v || 0}`,
+    frame: [frame.left, frame.top, frame.right, frame.bottom].map(Math.round),
     title: (slide.querySelector("h1, h2, h3, h4") || {}).innerText || "",
     overflow: box, culprit, clipped, images,
     fitted: slide.dataset.fitted === undefined ? null : Number(slide.dataset.fitted),

@@ -51,7 +51,7 @@ def slide_problems(m: dict) -> list[str]:
     problems = []
     for side, px in m["overflow"].items():
         if px > TOLERANCE_PX:
-            problems.append(f"content reaches {px:.0f} px past the {side} edge ({m['culprit'][side]})")
+            problems.append(f"content reaches {px:.0f} px past the slide's {side} edge ({m['culprit'][side]})")
     problems += m["clipped"]
     for i, image in enumerate(m["images"], start=1):
         name = f"figure {i} ({image['natural'][0]}x{image['natural'][1]} px)"
