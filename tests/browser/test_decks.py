@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SCREEN, SLIDES, executed_notebook, notebook_names, unavailable
+from browser_support import REPO, SCREEN, SLIDES, executed_notebook, notebook_names, unavailable
 
 PROBE = (Path(__file__).parent / "slide_probe.js").read_text(encoding="utf-8")
 SHOTS = SLIDES / "shots"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO, unavailable
+from browser_support import REPO, unavailable
 
 from lecture_utils.authoring import mark_slides
 

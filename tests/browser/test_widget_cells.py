@@ -3,7 +3,7 @@ its sliders, and none echoes the value of its last line (``viz.interactive_figur
 
 import nbformat
 import pytest
-from conftest import REPO, executed_notebook
+from browser_support import REPO, executed_notebook
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WITH_WIDGETS = [p.stem for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
