@@ -120,8 +120,10 @@ def report():
         REPORT.write_text(json.dumps(timings, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+#: the notebook on screen (a restored workspace could hold others, hidden in their tabs)
+NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 # prompts of code cells: "[12]:" once run, "[*]:" while queued or running
-PROMPTS = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim())"
+PROMPTS = f"() => [...document.querySelectorAll('{NB} .jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim())"
 
 
 def run_all_cells(page) -> None:
@@ -138,22 +140,22 @@ def run_all_cells(page) -> None:
     except PlaywrightTimeout:
         prompts = page.evaluate(PROMPTS)
         busy = prompts.index("[*]:") if "[*]:" in prompts else None
-        text = page.locator(".jp-Notebook .jp-CodeCell").nth(busy).inner_text()[-1500:] if busy is not None else ""
+        text = page.locator(f"{NB} .jp-CodeCell").nth(busy).inner_text()[-1500:] if busy is not None else ""
         pytest.fail(f"Run All did not finish in {RUN_ALL_TIMEOUT_S} s; prompts {prompts}; "
                     f"code cell {busy} still running:\n{text}", pytrace=False)
     prompts = page.evaluate(PROMPTS)
     stopped = [i for i, t in enumerate(prompts) if not re.fullmatch(r"\[\d+\]:", t)]
     if stopped:
-        cell = page.locator(".jp-Notebook .jp-CodeCell").nth(stopped[0])
+        cell = page.locator(f"{NB} .jp-CodeCell").nth(stopped[0])
         pytest.fail(f"Run All stopped: code cell {stopped[0]} did not run; the output before it:\n"
-                    f"{page.locator('.jp-Notebook .jp-CodeCell').nth(max(stopped[0] - 1, 0)).inner_text()[-2000:]}"
+                    f"{page.locator(f'{NB} .jp-CodeCell').nth(max(stopped[0] - 1, 0)).inner_text()[-2000:]}"
                     f"\n{cell.inner_text()[:300]}", pytrace=False)
 
 
 def save_notebook(page, path: Path) -> nbformat.NotebookNode:
     """Save the notebook from the browser (Ctrl+S) and read back what JupyterLab wrote."""
     before = path.stat().st_mtime_ns
-    page.locator(".jp-Notebook .jp-InputPrompt").first.click()  # focus the notebook, command mode
+    page.locator(f"{NB} .jp-InputPrompt").first.click()  # focus the notebook, command mode
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
@@ -166,7 +168,7 @@ def save_notebook(page, path: Path) -> nbformat.NotebookNode:
 
 def widget_cell(page, marker: str):
     """The code cell whose source holds ``marker``."""
-    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(has=page.locator(".cm-content", has_text=marker))
+    cell = page.locator(f"{NB} .jp-CodeCell").filter(has=page.locator(".cm-content", has_text=marker))
     assert cell.count() == 1, f"expected one cell with {marker!r}, found {cell.count()}"
     return cell
 
@@ -199,12 +201,10 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_responds(browser, lab, name)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     t0 = time.perf_counter()
-    page.goto(f"{base}/lab/tree/{name}.ipynb?token={token}")
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
-    kernel = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName, .jp-NotebookPanel-toolbar .jp-Toolbar-kernelName")
-    kernel.first.wait_for(timeout=30_000)
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-NotebookPanel-toolbar')].some("
-                           "t => t.innerText.includes('Lecture 05'))", timeout=60_000)
+    page.goto(f"{base}/lab/workspaces/{name}/tree/{name}.ipynb?reset&token={token}")  # this notebook alone
+    page.locator(f"{NB} .jp-Cell").first.wait_for(timeout=90_000)
+    toolbar = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar")
+    toolbar.get_by_text(KERNEL_DISPLAY).wait_for(timeout=60_000)  # the course's kernel, not python3
     opened = time.perf_counter()
     run_all_cells(page)
     ran = time.perf_counter()
@@ -216,14 +216,14 @@ def test_notebook_runs_in_jupyterlab_and_its_widget_responds(browser, lab, name)
     assert not failed, f"{name}: {len(failed)} cells failed, the first: {failed[0].ename}: {failed[0].evalue}"
     expected_views = sum(WIDGET_VIEW in o.get("data", {}) for o in outputs)
     # ... and on the screen: no traceback, every widget view drawn as a widget
-    tracebacks = page.locator(".jp-OutputArea-output", has_text="Traceback (most recent call last)")
+    tracebacks = page.locator(f"{NB} .jp-OutputArea-output", has_text="Traceback (most recent call last)")
     assert tracebacks.count() == 0, f"{name}: a cell shows an error:\n{tracebacks.first.inner_text()[:2000]}"
-    body = page.locator(".jp-Notebook").inner_text()
+    body = page.locator(NB).inner_text()
     assert "Error displaying widget" not in body, f"{name}: a widget failed to render (ipywidgets/JupyterLab mismatch?)"
-    drawn = page.locator(".jp-OutputArea-output").filter(has=page.locator(".jupyter-widgets"))
+    drawn = page.locator(f"{NB} .jp-OutputArea-output").filter(has=page.locator(".jupyter-widgets"))
     assert expected_views >= 1 and drawn.count() == expected_views, \
         f"{name}: {drawn.count()} of {expected_views} widget views drawn"
-    assert page.locator(".jp-Notebook .widget-slider").count() == sliders
+    assert page.locator(f"{NB} .widget-slider").count() == sliders
 
     # the widget redraws its figure when a slider moves
     cell = widget_cell(page, marker)
