@@ -13,6 +13,8 @@ import math
 import torch
 from torch import Tensor
 
+from .checks import number
+
 __all__ = [
     "FORMATS",
     "check_boxes",
@@ -46,11 +48,12 @@ def check_boxes(boxes: Tensor, name: str = "boxes", fmt: str = "xyxy") -> Tensor
         return boxes
     if boxes.is_floating_point() and not torch.isfinite(boxes).all():
         raise ValueError(f"{name} contains NaN or infinite coordinates")
+    wide = _upcast(boxes)  # uint8 x2 - x1 would wrap around and hide a negative size
     if fmt == "xyxy":
-        sizes = boxes[..., 2:] - boxes[..., :2]
+        sizes = wide[..., 2:] - wide[..., :2]
         what = "x2 < x1 or y2 < y1"
     else:
-        sizes = boxes[..., 2:]
+        sizes = wide[..., 2:]
         what = "negative width or height"
     if (sizes < 0).any():
         bad = torch.nonzero((sizes < 0).any(-1))[0].tolist()
@@ -59,10 +62,12 @@ def check_boxes(boxes: Tensor, name: str = "boxes", fmt: str = "xyxy") -> Tensor
 
 
 def _upcast(t: Tensor) -> Tensor:
-    # int boxes would overflow in products; float16 loses precision: compute in float32+
+    # small int boxes would wrap around in differences and products (uint8 255 - 0 - 1 ...) and
+    # float16 loses precision: compute in int64 / float32 or wider. torchvision upcasts only after
+    # subtracting, so its uint8 IoU of two disjoint boxes is negative; ours is 0.
     if t.is_floating_point():
         return t if t.dtype in (torch.float32, torch.float64) else t.float()
-    return t if t.dtype in (torch.int32, torch.int64) else t.int()
+    return t.long()
 
 
 def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
@@ -102,15 +107,16 @@ def box_area(boxes: Tensor, fmt: str = "xyxy") -> Tensor:
 def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     """Clip ``xyxy`` boxes to an image of ``size = (height, width)``."""
     check_boxes(boxes, "boxes")
-    if len(size) != 2 or min(size) < 0:
-        raise ValueError(f"size must be (height, width) with non-negative entries, got {size}")
-    height, width = size
+    if not isinstance(size, (tuple, list, torch.Size)) or len(size) != 2:
+        raise ValueError(f"size must be (height, width), got {size!r}")
+    height, width = (number(f"size[{i}]", v, low=0) for i, v in enumerate(size))
     x = boxes[..., 0::2].clamp(min=0, max=width)
     y = boxes[..., 1::2].clamp(min=0, max=height)
     return torch.stack((x, y), dim=-1).reshape(boxes.shape)
 
 
 def _inter_union(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
+    boxes1, boxes2 = _upcast(boxes1), _upcast(boxes2)
     area1, area2 = box_area(boxes1), box_area(boxes2)
     lt = torch.max(boxes1[..., :, None, :2], boxes2[..., None, :, :2])
     rb = torch.min(boxes1[..., :, None, 2:], boxes2[..., None, :, 2:])
@@ -142,7 +148,7 @@ def box_iou(boxes1: Tensor, boxes2: Tensor, fmt: str = "xyxy") -> Tensor:
 
 def generalized_box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise GIoU = IoU - |C \\ (A ∪ B)| / |C|, C the smallest box enclosing A and B."""
-    boxes1, boxes2 = _to_xyxy(boxes1, boxes2, "xyxy")
+    boxes1, boxes2 = (_upcast(b) for b in _to_xyxy(boxes1, boxes2, "xyxy"))
     inter, union = _inter_union(boxes1, boxes2)
     iou = inter / union
     lt = torch.min(boxes1[..., :, None, :2], boxes2[..., None, :, :2])
@@ -222,12 +228,11 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     Walk the boxes from the highest score down; keep a box unless it overlaps an already
     kept one with IoU > ``iou_threshold``. Returns the kept indices (int64), by decreasing score.
     """
+    check_boxes(boxes, "boxes")
     if boxes.ndim != 2:
         raise ValueError(f"boxes must have shape [N, 4], got {tuple(boxes.shape)}")
-    check_boxes(boxes, "boxes")
     _check_scores(scores, boxes.shape[0])
-    if not isinstance(iou_threshold, (int, float)) or math.isnan(iou_threshold):
-        raise ValueError(f"iou_threshold must be a number, got {iou_threshold!r}")
+    number("iou_threshold", iou_threshold)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     order = torch.argsort(scores, descending=True, stable=True)
@@ -250,11 +255,13 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     Boxes of different categories never suppress each other: each category's boxes are
     shifted by an offset larger than any coordinate, so they can no longer overlap.
     """
+    check_boxes(boxes, "boxes")
     if boxes.ndim != 2:
         raise ValueError(f"boxes must have shape [N, 4], got {tuple(boxes.shape)}")
-    check_boxes(boxes, "boxes")
     _check_scores(scores, boxes.shape[0])
     _check_scores(idxs, boxes.shape[0], "idxs")
+    if idxs.is_floating_point() or idxs.dtype == torch.bool:
+        raise TypeError(f"idxs must hold integer category ids, got dtype {idxs.dtype}")
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     offset = boxes.max() - boxes.min() + 1

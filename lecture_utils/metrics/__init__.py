@@ -1,0 +1,32 @@
+"""Detection and segmentation metrics, in three layers (one module each):
+
+* :mod:`.detection`: the didactic layer (matching, precision/recall, AP, mAP) on tensors;
+* :mod:`.coco`: the COCO benchmark's 12 numbers from COCO-format dicts (pycocotools' rules);
+* :mod:`.segmentation`: mask IoU, confusion matrix, pixel accuracy, (m)IoU, boundary F.
+
+Everything is re-exported here, so ``from lecture_utils.metrics import coco_evaluate`` works.
+"""
+
+from .coco import COCO_STATS, coco_evaluate, detections_to_coco, pycocotools_evaluate
+from .detection import (
+    AP_METHODS,
+    average_precision,
+    match_detections,
+    mean_average_precision,
+    object_recall,
+    precision_recall_curve,
+)
+from .segmentation import (
+    boundary_f_score,
+    confusion_matrix,
+    mask_iou,
+    mean_iou,
+    per_class_iou,
+    pixel_accuracy,
+)
+
+__all__ = [
+    "match_detections", "object_recall", "precision_recall_curve", "average_precision", "AP_METHODS",
+    "mean_average_precision", "COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "detections_to_coco",
+    "mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
+]

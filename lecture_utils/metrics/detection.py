@@ -1,0 +1,194 @@
+"""The didactic detection metrics: matching, precision/recall, AP and mAP, step by step.
+
+These functions work on the tensors of one data set and show each step of the lecture's
+definition; :mod:`lecture_utils.metrics.coco` computes the benchmark's 12 numbers from COCO dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..boxes import box_iou, check_boxes
+
+__all__ = ["AP_METHODS", "match_detections", "object_recall", "precision_recall_curve", "average_precision",
+           "mean_average_precision"]
+
+AP_METHODS = ("voc07", "voc10", "coco")
+#: COCO's 101 recall levels, built with numpy's linspace exactly as pycocotools builds them
+_REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+
+
+def _as_1d(t, n: int, name: str, dtype=None) -> Tensor:
+    t = torch.as_tensor(t, dtype=dtype)
+    if t.ndim != 1 or t.shape[0] != n:
+        raise ValueError(f"{name} must be 1-D with {n} entries (one per box), got shape {tuple(t.shape)}")
+    return t
+
+
+def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tensor,
+                     gt_boxes: Tensor, gt_labels: Tensor, iou_threshold: float = 0.5):
+    """Mark each prediction of one image as a true or a false positive.
+
+    Predictions are visited by decreasing score (ties keep their input order). Each one is
+    matched to the unmatched ground-truth box *of its own class* with the highest IoU,
+    provided IoU >= ``iou_threshold`` (COCO's rule; VOC uses ">", which differs only on
+    exact equality). Consequently
+
+    * a second prediction on an already matched object is a false positive (a duplicate);
+    * a confident prediction with the wrong class is a false positive for its class, and
+      the object stays a false negative (a miss) for its true class.
+
+    Returns ``(is_tp [N] bool, matched_gt [N] int64)``, ``matched_gt = -1`` where unmatched, on
+    the CPU: the greedy loop is sequential bookkeeping, so inputs on a GPU are moved first.
+    """
+    check_boxes(pred_boxes, "pred_boxes")
+    check_boxes(gt_boxes, "gt_boxes")
+    pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels = (
+        torch.as_tensor(t).cpu() for t in (pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels))
+    n, g = pred_boxes.shape[0], gt_boxes.shape[0]
+    pred_scores = _as_1d(pred_scores, n, "pred_scores")
+    pred_labels = _as_1d(pred_labels, n, "pred_labels")
+    gt_labels = _as_1d(gt_labels, g, "gt_labels")
+    if not 0 <= iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+    is_tp = torch.zeros(n, dtype=torch.bool)
+    matched = torch.full((n,), -1, dtype=torch.int64)
+    if n == 0 or g == 0:
+        return is_tp, matched
+    iou = box_iou(pred_boxes.double(), gt_boxes.double())
+    iou = torch.where(pred_labels[:, None] == gt_labels[None, :], iou, torch.full_like(iou, -1.0))
+    taken = torch.zeros(g, dtype=torch.bool)
+    for i in torch.argsort(pred_scores, descending=True, stable=True).tolist():
+        candidates = torch.where(taken, torch.full_like(iou[i], -1.0), iou[i])
+        j = int(torch.argmax(candidates))
+        if candidates[j] >= iou_threshold:
+            is_tp[i], matched[i], taken[j] = True, j, True
+    return is_tp, matched
+
+
+def object_recall(predictions: Sequence, targets: Sequence[Mapping], iou_threshold: float = 0.5,
+                  top_n: int | None = None, score_threshold: float | None = None) -> Tensor:
+    """Per ground-truth object: is some predicted box (class-agnostic) at IoU >= ``iou_threshold``?
+
+    ``predictions[i]`` is a ``Tensor[N, 4]`` of boxes ranked best first (proposals) or a dict with
+    ``boxes`` and ``scores``; ``top_n`` keeps the first N boxes, ``score_threshold`` the confident
+    ones. Returns a bool tensor over all objects of all images (on the CPU); its mean is the recall.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
+    flags = []
+    for pred, target in zip(predictions, targets, strict=True):
+        gt = check_boxes(torch.as_tensor(target["boxes"]).as_subclass(Tensor).reshape(-1, 4).cpu(),
+                         "targets[i]['boxes']")
+        boxes = pred["boxes"] if isinstance(pred, Mapping) else pred
+        boxes = torch.as_tensor(boxes).as_subclass(Tensor).reshape(-1, 4).cpu()
+        if score_threshold is not None:
+            if not isinstance(pred, Mapping):
+                raise ValueError("score_threshold needs predictions with 'scores'")
+            boxes = boxes[torch.as_tensor(pred["scores"]).cpu() > score_threshold]
+        if top_n is not None:
+            boxes = boxes[:top_n]
+        if len(boxes) == 0 or len(gt) == 0:
+            flags.append(torch.zeros(len(gt), dtype=torch.bool))
+        else:
+            flags.append(box_iou(gt.double(), boxes.double()).nan_to_num(0).max(1).values >= iou_threshold)
+    return torch.cat(flags) if flags else torch.zeros(0, dtype=torch.bool)
+
+
+def precision_recall_curve(is_tp: Tensor, scores: Tensor, num_gt: int):
+    """Precision and recall after each detection, detections ranked by decreasing score.
+
+    ``precision[k] = TP_k / (k + 1)`` and ``recall[k] = TP_k / num_gt`` for the top ``k + 1``.
+    Returns float64 tensors ``(precision, recall)`` of length N.
+    """
+    is_tp = torch.as_tensor(is_tp, dtype=torch.bool)
+    if is_tp.ndim != 1:
+        raise ValueError(f"is_tp must be 1-D, got shape {tuple(is_tp.shape)}")
+    scores = _as_1d(scores, is_tp.shape[0], "scores")
+    if not isinstance(num_gt, (int, np.integer)) or num_gt < 0:
+        raise ValueError(f"num_gt must be a non-negative int, got {num_gt!r}")
+    order = torch.argsort(scores, descending=True, stable=True)
+    tp = torch.cumsum(is_tp[order].double(), 0)
+    fp = torch.cumsum((~is_tp[order]).double(), 0)
+    precision = tp / (tp + fp)
+    recall = tp / num_gt if num_gt > 0 else torch.zeros_like(tp)
+    return precision, recall
+
+
+def average_precision(precision: Tensor, recall: Tensor, method: str = "voc10") -> float:
+    """Area under a precision-recall curve, interpolated as a benchmark defines it.
+
+    * ``"voc07"``: 11-point: mean over r in {0, 0.1, ..., 1} of max precision at recall >= r;
+    * ``"voc10"``: all-point: exact area under the monotone (right-maximum) envelope;
+    * ``"coco"``: 101-point: the envelope sampled at r in {0, 0.01, ..., 1} and averaged.
+    """
+    if method not in AP_METHODS:
+        raise ValueError(f"method must be one of {AP_METHODS}, got {method!r}")
+    p = torch.as_tensor(precision, dtype=torch.float64)
+    r = torch.as_tensor(recall, dtype=torch.float64)
+    if p.ndim != 1 or p.shape != r.shape:
+        raise ValueError(f"precision and recall must be 1-D of equal length, got {tuple(p.shape)}, {tuple(r.shape)}")
+    if p.numel() == 0:
+        return 0.0
+    if torch.isnan(p).any() or torch.isnan(r).any():
+        raise ValueError("precision or recall contains NaN")
+    if (r[1:] < r[:-1]).any():
+        raise ValueError("recall must be non-decreasing (detections ranked by score)")
+    envelope = torch.flip(torch.cummax(torch.flip(p, [0]), 0).values, [0])
+    if method == "voc07":
+        total = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):  # the thresholds exactly as the VOC devkit builds them
+            reached = r >= float(t)
+            total += float(p[reached].max()) if reached.any() else 0.0
+        return total / 11
+    if method == "voc10":
+        r_ext = torch.cat([torch.zeros(1, dtype=torch.float64), r])
+        return float(((r_ext[1:] - r_ext[:-1]) * envelope).sum())
+    # numpy's linspace, as in pycocotools: torch.linspace differs in the last bit at some points,
+    # and a recall of exactly 0.29 then lands on the other side of a threshold
+    thresholds = torch.from_numpy(_REC_THRS)
+    idx = torch.searchsorted(r, thresholds, right=False)
+    sampled = torch.where(idx < len(r), envelope[idx.clamp(max=len(r) - 1)], torch.zeros(()).double())
+    return float(sampled.mean())
+
+
+def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Mapping],
+                           iou_threshold: float = 0.5, method: str = "voc10",
+                           num_classes: int | None = None) -> dict:
+    """mAP over a data set: per class, pool all images' detections, rank, then AP.
+
+    ``predictions[i]`` has ``boxes [N, 4]``, ``scores [N]``, ``labels [N]``; ``targets[i]``
+    has ``boxes`` and ``labels``. Classes are 1..num_classes (default: the largest label
+    seen). A class with no ground truth is left out of the mean (its AP is NaN).
+    Returns ``{"mAP": float, "AP_per_class": {label: AP}}``.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
+    per_class: dict[int, list] = {}
+    num_gt: dict[int, int] = {}
+    for pred, tgt in zip(predictions, targets, strict=True):
+        is_tp, _ = match_detections(pred["boxes"], pred["scores"], pred["labels"],
+                                    tgt["boxes"], tgt["labels"], iou_threshold)
+        for label, tp, score in zip(torch.as_tensor(pred["labels"]).tolist(), is_tp.tolist(),
+                                    torch.as_tensor(pred["scores"]).tolist(), strict=True):
+            per_class.setdefault(int(label), []).append((tp, score))
+        for label in torch.as_tensor(tgt["labels"]).tolist():
+            num_gt[int(label)] = num_gt.get(int(label), 0) + 1
+    labels_seen = set(per_class) | set(num_gt)
+    k = num_classes if num_classes is not None else max(labels_seen, default=0)
+    ap = {}
+    for c in range(1, k + 1):
+        if num_gt.get(c, 0) == 0:
+            ap[c] = float("nan")
+            continue
+        flags = per_class.get(c, [])
+        tps = torch.tensor([f for f, _ in flags], dtype=torch.bool)
+        scores = torch.tensor([s for _, s in flags], dtype=torch.float64)
+        precision, recall = precision_recall_curve(tps, scores, num_gt[c])
+        ap[c] = average_precision(precision, recall, method)
+    valid = [v for v in ap.values() if not np.isnan(v)]
+    return {"mAP": float(np.mean(valid)) if valid else float("nan"), "AP_per_class": ap}
