@@ -67,12 +67,13 @@ def tensor(name: str, value, *, ndim: int | tuple[int, ...] | None = None, float
     return value
 
 
-def class_ids(name: str, value, low: int, high: int) -> Tensor:
-    """An integer tensor whose entries all lie in ``[low, high]`` (a negative id would silently index
-    from the end of a table, so it is refused rather than wrapped)."""
+def class_ids(name: str, value, low: int, high: int | None = None) -> Tensor:
+    """An integer tensor whose entries all lie in ``[low, high]`` (no upper end if ``high`` is None).
+
+    A negative id would silently index from the end of a table, so it is refused, not wrapped."""
     value = torch.as_tensor(value)
     tensor(name, value, floating=False)
-    if value.numel() and (int(value.min()) < low or int(value.max()) > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got values in "
+    if value.numel() and (int(value.min()) < low or (high is not None and int(value.max()) > high)):
+        raise ValueError(f"{name} must lie in [{low}, {'...' if high is None else high}], got values in "
                          f"[{int(value.min())}, {int(value.max())}]")
     return value

@@ -11,7 +11,6 @@ generator as it was.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 from .data import SceneConfig, make_scene, to_coco
 from .metrics import coco_evaluate, detections_to_coco
 from .runtime import resolve_device
+from .schedules import cosine_schedule
 from .timing import timed
 
 __all__ = ["scene_batches", "warmup_cosine", "forked_rng", "fit", "train_detector", "train_operator", "evaluate_operator",
@@ -59,9 +59,7 @@ def scene_batches(seed: int, batch_size: int, config: SceneConfig | None = None,
 
 def warmup_cosine(step: int, total: int, warmup: int = 50) -> float:
     """Learning-rate factor: linear warm-up, then cosine decay to zero."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    return cosine_schedule(1.0, 0.0, step, total, warmup)
 
 
 def fit(model: torch.nn.Module, steps: int, batches: Iterator, loss_fn: Callable, *, lr: float,

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from lecture_utils.checkpoints import save_checkpoint
 from lecture_utils.diffusion import DIFFUSION_SCENES, DenoisingUNet, NoiseSchedule, diffusion_loss
 from lecture_utils.runtime import BUILD_DIR, get_device, seed_everything, set_threads
+from lecture_utils.schedules import cosine_schedule, ema_update
 from lecture_utils.train import scene_batches
 
 STATE = BUILD_DIR / "ddpm_state.pt"
@@ -64,16 +65,14 @@ def main() -> None:
     t0 = time.perf_counter()
     for step in bar:
         for group in opt.param_groups:
-            group["lr"] = LR * min(1.0, (step + 1) / WARMUP)
+            group["lr"] = LR * cosine_schedule(1.0, 1.0, step, args.steps, WARMUP)  # warm-up, then constant
         images, _ = next(batches)
         loss = diffusion_loss(model, schedule, images.to(device), generator=noise)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-                p_ema.lerp_(p, 1 - EMA_DECAY)
+        ema_update(ema, model, EMA_DECAY)
         history.append(loss.item())
         bar.set_postfix(loss=f"{sum(history[-50:]) / len(history[-50:]):.4f}", refresh=False)
         done = step + 1

@@ -22,6 +22,7 @@ from lecture_utils.dino import (
     random_patch_mask,
     scene_pool,
 )
+from lecture_utils.metrics import mask_iou
 from lecture_utils.models.vit import DINOHead, TinyViT
 
 
@@ -177,7 +178,9 @@ def test_attention_mass_mask_and_jaccard():
     a = torch.tensor([[True, True], [False, False]])
     b = torch.tensor([[True, False], [True, False]])
     assert jaccard(a, b).item() == pytest.approx(1 / 3)
-    assert jaccard(torch.zeros(2, 2, dtype=torch.bool), torch.zeros(2, 2, dtype=torch.bool)).item() == 1.0
+    # one convention for two empty masks across the package: 0, as metrics.mask_iou and pycocotools
+    empty = torch.zeros(2, 2, dtype=torch.bool)
+    assert jaccard(empty, empty).item() == 0.0 == mask_iou(empty[None], empty[None]).item()
     with pytest.raises(ValueError, match="mass"):
         attention_mass_mask(attention, 0.0)
 

@@ -21,6 +21,7 @@ from .segmentation import (
     confusion_matrix,
     mask_iou,
     mean_iou,
+    paired_mask_iou,
     per_class_iou,
     pixel_accuracy,
 )
@@ -28,5 +29,5 @@ from .segmentation import (
 __all__ = [
     "match_detections", "object_recall", "precision_recall_curve", "average_precision", "AP_METHODS",
     "mean_average_precision", "COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "detections_to_coco",
-    "mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
+    "mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
 ]

@@ -56,19 +56,38 @@ def _check_coco_inputs(coco_gt, detections):
 
 
 def _gt_arrays(coco_gt, img_index, cat_index):
-    anns = [a for a in coco_gt["annotations"]
-            if a["image_id"] in img_index and a["category_id"] in cat_index]
+    anns = coco_gt["annotations"]
+    for k, a in enumerate(anns):
+        missing = [key for key in ("id", "image_id", "category_id", "bbox", "area") if key not in a]
+        if missing:
+            raise ValueError(f"coco_gt['annotations'][{k}] is missing {missing}")
+        # pycocotools drops these without a word, which silently shrinks the ground truth
+        if a["image_id"] not in img_index:
+            raise ValueError(f"coco_gt['annotations'][{k}] has image_id {a['image_id']!r}, not in coco_gt['images']")
+        if a["category_id"] not in cat_index:
+            raise ValueError(f"coco_gt['annotations'][{k}] has category_id {a['category_id']!r}, "
+                             "not in coco_gt['categories']")
+    ids = [a["id"] for a in anns]
+    if len(set(ids)) != len(ids):
+        # pycocotools indexes annotations by id, so a duplicate silently replaces another one
+        raise ValueError("coco_gt['annotations'] has duplicate ids")
     n = len(anns)
-    bbox = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(n, 4)
-    if n and not np.isfinite(bbox).all():
-        raise ValueError("coco_gt: an annotation bbox has NaN or infinite values")
+    try:
+        bbox = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(n, 4)
+        area = np.array([a["area"] for a in anns], dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"coco_gt: every annotation needs bbox [x, y, w, h] and a numeric area ({err})") from None
+    if n and not (np.isfinite(bbox).all() and np.isfinite(area).all()):
+        raise ValueError("coco_gt: an annotation bbox or area has NaN or infinite values")
+    if n and (bbox[:, 2:] < 0).any():
+        raise ValueError("coco_gt: an annotation bbox has a negative width or height")
     return {
         "img": np.array([img_index[a["image_id"]] for a in anns], dtype=np.int64),
         "cat": np.array([cat_index[a["category_id"]] for a in anns], dtype=np.int64),
         "bbox": bbox,
-        "area": np.array([a["area"] for a in anns], dtype=np.float64),
+        "area": area,
         "crowd": np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool),
-        "id": np.array([a["id"] for a in anns], dtype=np.int64),
+        "id": np.array(ids, dtype=np.int64),
     }
 
 
@@ -88,6 +107,10 @@ def _dt_arrays(detections, img_index, cat_index):
         raise ValueError(f"detections refer to image_id(s) not in coco_gt: {sorted(unknown)[:5]}")
     if n and (not np.isfinite(bbox).all() or not np.isfinite(score).all()):
         raise ValueError("detections: bbox or score contains NaN or infinite values")
+    if n and (bbox[:, 2:] < 0).any():
+        # pycocotools would give it a negative area, below every area range, and ignore it
+        raise ValueError(f"detections[{int(np.flatnonzero((bbox[:, 2:] < 0).any(1))[0])}]: bbox has a "
+                         "negative width or height")
     keep = np.array([c in cat_index for c in cat_ids], dtype=bool)  # unknown categories are not evaluated
     return {
         "img": np.array([img_index[i] for i in img_ids], dtype=np.int64)[keep],
@@ -282,6 +305,12 @@ def coco_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dict[str, 
     Returns ``{"AP": ..., "AP50": ..., ..., "ARl": ...}``; as in pycocotools, a number
     that is undefined (e.g. no ground truth in that size range) is -1. An empty
     ``detections`` list is valid (AP = 0 where ground truth exists).
+
+    Where pycocotools quietly accepts bad input, this raises a ``ValueError``: an annotation
+    without ``id``, ``bbox`` or ``area`` (pycocotools: ``KeyError``), duplicate annotation ids (it
+    looks annotations up by id: one is counted twice, the other never), an annotation whose image or category is not declared (it drops it), a
+    detection of negative width or height (it is ignored there, which raises AP), NaN anywhere.
+    Like pycocotools, detections of a category the ground truth does not declare are not evaluated.
     """
     precision, recall = _coco_arrays(coco_gt, detections)
     s = {}

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ..boxes import box_iou, check_boxes
+from ..checks import class_ids, number
 
 __all__ = ["AP_METHODS", "match_detections", "object_recall", "precision_recall_curve", "average_precision",
            "mean_average_precision"]
@@ -26,7 +27,24 @@ def _as_1d(t, n: int, name: str, dtype=None) -> Tensor:
     t = torch.as_tensor(t, dtype=dtype)
     if t.ndim != 1 or t.shape[0] != n:
         raise ValueError(f"{name} must be 1-D with {n} entries (one per box), got shape {tuple(t.shape)}")
+    # a NaN score compares False with everything, so sorting would rank it anywhere (first, today)
+    if t.is_floating_point() and torch.isnan(t).any():
+        raise ValueError(f"{name} contains NaN")
     return t
+
+
+def _as_labels(t, n: int, name: str) -> Tensor:
+    t = _as_1d(t, n, name)
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class ids, got dtype {t.dtype}")
+    return t
+
+
+def _boxes_2d(boxes, name: str) -> Tensor:
+    boxes = check_boxes(boxes, name)
+    if boxes.ndim != 2:
+        raise ValueError(f"{name} must have shape [N, 4] (one image), got {tuple(boxes.shape)}")
+    return boxes
 
 
 def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tensor,
@@ -45,16 +63,15 @@ def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tenso
     Returns ``(is_tp [N] bool, matched_gt [N] int64)``, ``matched_gt = -1`` where unmatched, on
     the CPU: the greedy loop is sequential bookkeeping, so inputs on a GPU are moved first.
     """
-    check_boxes(pred_boxes, "pred_boxes")
-    check_boxes(gt_boxes, "gt_boxes")
+    _boxes_2d(pred_boxes, "pred_boxes")
+    _boxes_2d(gt_boxes, "gt_boxes")
     pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels = (
         torch.as_tensor(t).cpu() for t in (pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels))
     n, g = pred_boxes.shape[0], gt_boxes.shape[0]
     pred_scores = _as_1d(pred_scores, n, "pred_scores")
-    pred_labels = _as_1d(pred_labels, n, "pred_labels")
-    gt_labels = _as_1d(gt_labels, g, "gt_labels")
-    if not 0 <= iou_threshold <= 1:
-        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+    pred_labels = _as_labels(pred_labels, n, "pred_labels")
+    gt_labels = _as_labels(gt_labels, g, "gt_labels")
+    number("iou_threshold", iou_threshold, low=0, high=1)
     is_tp = torch.zeros(n, dtype=torch.bool)
     matched = torch.full((n,), -1, dtype=torch.int64)
     if n == 0 or g == 0:
@@ -80,16 +97,21 @@ def object_recall(predictions: Sequence, targets: Sequence[Mapping], iou_thresho
     """
     if len(predictions) != len(targets):
         raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
+    number("iou_threshold", iou_threshold, low=0, high=1)
+    if top_n is not None:
+        number("top_n", top_n, low=0, integer=True)  # boxes[:-1] would silently drop the last box
+    if score_threshold is not None:
+        number("score_threshold", score_threshold)
     flags = []
-    for pred, target in zip(predictions, targets, strict=True):
-        gt = check_boxes(torch.as_tensor(target["boxes"]).as_subclass(Tensor).reshape(-1, 4).cpu(),
-                         "targets[i]['boxes']")
+    for i, (pred, target) in enumerate(zip(predictions, targets, strict=True)):
+        gt = _boxes_2d(torch.as_tensor(target["boxes"]).as_subclass(Tensor).cpu(), f"targets[{i}]['boxes']")
         boxes = pred["boxes"] if isinstance(pred, Mapping) else pred
-        boxes = torch.as_tensor(boxes).as_subclass(Tensor).reshape(-1, 4).cpu()
+        boxes = _boxes_2d(torch.as_tensor(boxes).as_subclass(Tensor).cpu(), f"predictions[{i}] boxes")
         if score_threshold is not None:
             if not isinstance(pred, Mapping):
                 raise ValueError("score_threshold needs predictions with 'scores'")
-            boxes = boxes[torch.as_tensor(pred["scores"]).cpu() > score_threshold]
+            boxes = boxes[_as_1d(torch.as_tensor(pred["scores"]).cpu(), len(boxes),
+                                 f"predictions[{i}]['scores']") > score_threshold]
         if top_n is not None:
             boxes = boxes[:top_n]
         if len(boxes) == 0 or len(gt) == 0:
@@ -109,8 +131,9 @@ def precision_recall_curve(is_tp: Tensor, scores: Tensor, num_gt: int):
     if is_tp.ndim != 1:
         raise ValueError(f"is_tp must be 1-D, got shape {tuple(is_tp.shape)}")
     scores = _as_1d(scores, is_tp.shape[0], "scores")
-    if not isinstance(num_gt, (int, np.integer)) or num_gt < 0:
-        raise ValueError(f"num_gt must be a non-negative int, got {num_gt!r}")
+    num_gt = number("num_gt", num_gt, low=0, integer=True)
+    if int(is_tp.sum()) > num_gt:  # each true positive is a distinct object: recall would pass 1
+        raise ValueError(f"is_tp has {int(is_tp.sum())} true positives but num_gt is only {num_gt}")
     order = torch.argsort(scores, descending=True, stable=True)
     tp = torch.cumsum(is_tp[order].double(), 0)
     fp = torch.cumsum((~is_tp[order]).double(), 0)
@@ -163,14 +186,22 @@ def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Map
 
     ``predictions[i]`` has ``boxes [N, 4]``, ``scores [N]``, ``labels [N]``; ``targets[i]``
     has ``boxes`` and ``labels``. Classes are 1..num_classes (default: the largest label
-    seen). A class with no ground truth is left out of the mean (its AP is NaN).
+    seen). A class with no ground truth is left out of the mean (its AP is NaN). A label outside
+    1..num_classes (0 is the background) is an error, not a prediction silently dropped.
     Returns ``{"mAP": float, "AP_per_class": {label: AP}}``.
     """
     if len(predictions) != len(targets):
         raise ValueError(f"predictions ({len(predictions)}) and targets ({len(targets)}) differ in length")
+    if method not in AP_METHODS:
+        raise ValueError(f"method must be one of {AP_METHODS}, got {method!r}")
+    if num_classes is not None:
+        number("num_classes", num_classes, low=1, integer=True)
     per_class: dict[int, list] = {}
     num_gt: dict[int, int] = {}
-    for pred, tgt in zip(predictions, targets, strict=True):
+    for i, (pred, tgt) in enumerate(zip(predictions, targets, strict=True)):
+        for where, labels in ((f"predictions[{i}]['labels']", pred["labels"]),
+                              (f"targets[{i}]['labels']", tgt["labels"])):
+            class_ids(where, labels, 1, num_classes)
         is_tp, _ = match_detections(pred["boxes"], pred["scores"], pred["labels"],
                                     tgt["boxes"], tgt["labels"], iou_threshold)
         for label, tp, score in zip(torch.as_tensor(pred["labels"]).tolist(), is_tp.tolist(),

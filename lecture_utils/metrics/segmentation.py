@@ -8,27 +8,56 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score"]
+from ..checks import number, tensor
+
+__all__ = ["mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score"]
+
+
+def _check_masks(name: str, masks: Tensor, ndim: int | None = 3) -> Tensor:
+    tensor(name, masks, ndim=ndim)
+    if masks.dtype != torch.bool:
+        if masks.is_floating_point() or masks.is_complex():
+            # a probability map is not a mask: 0.01 would count as foreground
+            raise TypeError(f"{name} must be boolean masks (threshold probabilities first), got {masks.dtype}")
+        if masks.numel() and not ((masks == 0) | (masks == 1)).all():
+            raise ValueError(f"{name} must hold 0/1 values (or be boolean)")
+    return masks
 
 
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
-    """Pairwise IoU ``[N, M]`` of boolean masks ``[N, H, W]`` and ``[M, H, W]`` (0 if both empty), on the CPU."""
-    for name, m in (("masks1", masks1), ("masks2", masks2)):
-        if not isinstance(m, Tensor) or m.ndim != 3:
-            raise ValueError(f"{name} must be a tensor of shape [N, H, W]")
+    """Pairwise IoU ``[N, M]`` of boolean masks ``[N, H, W]`` and ``[M, H, W]``, on the CPU.
+
+    Two empty masks give 0, as in pycocotools (``maskUtils.iou``) and scikit-learn's
+    ``jaccard_score`` (zero_division=0): an empty pair has no overlap to reward. ``N = 0`` or
+    ``M = 0`` gives an empty ``[N, M]`` matrix.
+    """
+    _check_masks("masks1", masks1)
+    _check_masks("masks2", masks2)
     if masks1.shape[1:] != masks2.shape[1:]:
         raise ValueError(f"masks1 {tuple(masks1.shape[1:])} and masks2 {tuple(masks2.shape[1:])} differ in size")
-    a = masks1.reshape(masks1.shape[0], -1).cpu().bool().double()
-    b = masks2.reshape(masks2.shape[0], -1).cpu().bool().double()
+    a = masks1.flatten(1).cpu().bool().double()  # flatten, not reshape(N, -1): N may be 0
+    b = masks2.flatten(1).cpu().bool().double()
     inter = a @ b.T
     union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
     return torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(inter))
 
 
+def paired_mask_iou(pred: Tensor, target: Tensor) -> Tensor:
+    """IoU of each mask with its partner: boolean ``[..., H, W]`` pairs -> ``[...]`` (0 if both empty,
+    the convention of :func:`mask_iou`). Notebook 07 calls it ``jaccard``."""
+    _check_masks("pred", pred, ndim=None)
+    _check_masks("target", target, ndim=None)
+    if pred.shape != target.shape or pred.ndim < 2:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must be masks of one shape "
+                         "[..., H, W]")
+    inter = (pred.bool() & target.bool()).flatten(-2).sum(-1).float()
+    union = (pred.bool() | target.bool()).flatten(-2).sum(-1).float()
+    return torch.where(union > 0, inter / union.clamp_min(1), torch.zeros_like(union))
+
+
 def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
     """``C[i, j]`` = number of pixels of true class i predicted as class j (int64 ``[K, K]``)."""
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    number("num_classes", num_classes, low=1, integer=True)
     pred, target = torch.as_tensor(pred), torch.as_tensor(target)
     if pred.shape != target.shape:
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
@@ -44,15 +73,27 @@ def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, ignore_inde
     return torch.bincount(target * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
+def _check_conf(conf: Tensor) -> Tensor:
+    conf = tensor("conf", conf, ndim=2)
+    if conf.shape[0] != conf.shape[1] or conf.shape[0] == 0:
+        raise ValueError(f"conf must be a square [K, K] confusion matrix, got {tuple(conf.shape)}")
+    if conf.is_floating_point() and not torch.isfinite(conf).all():
+        raise ValueError("conf contains NaN or infinite counts")
+    if (conf < 0).any():
+        raise ValueError("conf has negative counts")
+    return conf.cpu()
+
+
 def pixel_accuracy(conf: Tensor) -> float:
-    """Fraction of correctly labelled pixels, from a confusion matrix."""
+    """Fraction of correctly labelled pixels, from a confusion matrix (NaN if it counts no pixel)."""
+    conf = _check_conf(conf)
     total = conf.sum()
     return float(conf.diag().sum() / total) if total > 0 else float("nan")
 
 
 def per_class_iou(conf: Tensor) -> Tensor:
     """IoU of each class = TP / (TP + FP + FN); NaN for a class absent from both maps (on the CPU)."""
-    conf = torch.as_tensor(conf).cpu()
+    conf = _check_conf(conf)
     tp = conf.diag().double()
     union = conf.sum(0).double() + conf.sum(1).double() - tp
     return torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
@@ -95,8 +136,10 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
     if pred.is_floating_point() or target.is_floating_point():
         raise TypeError("pred and target must hold integer class ids")
-    if not isinstance(tolerance, int) or tolerance < 0:
-        raise ValueError(f"tolerance must be a non-negative int, got {tolerance!r}")
+    if pred.ndim not in (2, 3):
+        raise ValueError(f"pred and target must be [H, W] or [N, H, W], got {tuple(pred.shape)}")
+    number("num_classes", num_classes, low=1, integer=True)
+    number("tolerance", tolerance, low=0, integer=True)
     if pred.ndim == 2:
         pred, target = pred[None], target[None]
     scores = []

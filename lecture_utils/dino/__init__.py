@@ -1,0 +1,39 @@
+"""DINO self-distillation at toy scale, with the DINOv2 (iBOT, KoLeo) and DINOv3 (Gram) losses.
+
+One module per concept, everything re-exported here (``from lecture_utils.dino import ...``):
+
+* :mod:`.config` - notebook 07's scenes, ViT and DINO settings, the models built from them;
+* :mod:`.augment` - :func:`multi_crop`: 2 global + ``n_local`` local random-resized crops with
+  flips, colour jitter, grey-scale, blur and solarisation;
+* :mod:`.loss` - :class:`DINOLoss` (centred, sharpened teacher; cross-entropy over view pairs)
+  and the collapse diagnostics :func:`entropy_stats`;
+* :mod:`.later_losses` - :func:`koleo_loss`, :func:`ibot_patch_loss`, :func:`gram_loss`;
+* :mod:`.attention_maps` - :func:`cls_attention`, :func:`attention_mass_mask`, :func:`jaccard`
+  (keep 60 % of the [CLS] attention mass, compare with the object mask);
+* :mod:`.step` - :func:`self_distillation_step`, one update of the whole method.
+
+The teacher's EMA and the cosine schedules are the course-wide ones (:mod:`lecture_utils.schedules`).
+"""
+
+from ..schedules import cosine_schedule, ema_update
+from .attention_maps import attention_mass_mask, cls_attention, jaccard
+from .augment import multi_crop
+from .config import (
+    DINO,
+    DINO_SCENES,
+    HEAD,
+    VIT,
+    dino_model,
+    scene_pool,
+    shape_targets,
+    supervised_model,
+)
+from .later_losses import gram_loss, ibot_patch_loss, koleo_loss, random_patch_mask
+from .loss import DINOLoss, entropy_stats
+from .step import self_distillation_step
+
+__all__ = [
+    "DINO_SCENES", "VIT", "HEAD", "DINO", "dino_model", "supervised_model", "scene_pool", "multi_crop", "DINOLoss",
+    "ema_update", "cosine_schedule", "entropy_stats", "koleo_loss", "ibot_patch_loss", "random_patch_mask",
+    "gram_loss", "cls_attention", "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
+]
