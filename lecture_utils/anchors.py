@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .boxes import box_iou, check_boxes
+from .checks import number, tensor
 
 __all__ = ["base_anchors", "grid_anchors", "label_anchors", "sample_balanced"]
 
@@ -23,8 +24,11 @@ def base_anchors(scales=(16, 32, 64), ratios=(0.5, 1.0, 2.0)) -> Tensor:
 
     An anchor of scale ``s`` has area ``s**2`` whatever its ratio.
     """
-    if not scales or not ratios or min(scales) <= 0 or min(ratios) <= 0:
-        raise ValueError(f"scales and ratios must be non-empty and positive, got {scales}, {ratios}")
+    for name, values in (("scales", scales), ("ratios", ratios)):
+        if not isinstance(values, (tuple, list)) or not values:
+            raise ValueError(f"{name} must be a non-empty tuple of positive numbers, got {values!r}")
+        for i, v in enumerate(values):
+            number(f"{name}[{i}]", v, low=0, low_open=True)  # NaN passes `min(values) <= 0`
     out = []
     for r in ratios:
         for s in scales:
@@ -41,9 +45,10 @@ def grid_anchors(feature_size: tuple[int, int], stride: int, scales=(16, 32, 64)
     cell by cell (row-major), the ``A`` anchors of a cell together — the order in which an
     RPN head's ``[A, H, W]`` outputs are flattened after ``permute(1, 2, 0)``.
     """
-    h, w = feature_size
-    if h < 1 or w < 1 or stride < 1:
-        raise ValueError(f"feature_size and stride must be positive, got {feature_size}, {stride}")
+    if not isinstance(feature_size, (tuple, list, torch.Size)) or len(feature_size) != 2:
+        raise ValueError(f"feature_size must be (height, width), got {feature_size!r}")
+    h, w = (number(f"feature_size[{i}]", v, low=1, integer=True) for i, v in enumerate(feature_size))
+    number("stride", stride, low=0, low_open=True)
     base = base_anchors(scales, ratios)
     ys, xs = torch.meshgrid((torch.arange(h) + 0.5) * stride, (torch.arange(w) + 0.5) * stride, indexing="ij")
     centres = torch.stack([xs, ys, xs, ys], -1).reshape(-1, 1, 4)
@@ -63,8 +68,8 @@ def label_anchors(anchors: Tensor, gt_boxes: Tensor, pos_iou: float = 0.7, neg_i
     """
     check_boxes(anchors, "anchors")
     check_boxes(gt_boxes, "gt_boxes")
-    if not 0 <= neg_iou <= pos_iou <= 1:
-        raise ValueError(f"need 0 <= neg_iou <= pos_iou <= 1, got {neg_iou}, {pos_iou}")
+    number("neg_iou", neg_iou, low=0, high=1)
+    number("pos_iou", pos_iou, low=neg_iou, high=1)
     n = anchors.shape[0]
     labels = torch.full((n,), -1, dtype=torch.int64, device=anchors.device)
     if gt_boxes.shape[0] == 0:
@@ -90,8 +95,10 @@ def sample_balanced(labels: Tensor, batch_size: int = 256, positive_fraction: fl
     generator, which cannot sample on a GPU) and moved; ``generator=None`` draws from torch's
     global generator, as torchvision's sampler does (the course's models pass their own).
     """
-    if batch_size < 1 or not 0 < positive_fraction <= 1:
-        raise ValueError(f"batch_size must be >= 1 and positive_fraction in (0, 1], got {batch_size}, {positive_fraction}")
+    number("batch_size", batch_size, low=1, integer=True)
+    number("positive_fraction", positive_fraction, low=0, low_open=True, high=1)
+    # 2-D labels would give 2-D nonzero() rows, flattened into meaningless indices
+    tensor("labels", labels, ndim=1, floating=False)
     pos = torch.nonzero(labels >= 1).flatten()
     neg = torch.nonzero(labels == 0).flatten()
     n_pos = min(len(pos), int(batch_size * positive_fraction))

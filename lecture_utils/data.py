@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
+from .checks import number
+
 __all__ = [
     "CLASSES",
     "COLOUR_NAMES",
@@ -30,6 +32,7 @@ __all__ = [
     "to_coco",
     "mask_to_rle",
     "rle_to_mask",
+    "masks_to_tight_boxes",
 ]
 
 #: Class names; label ``k`` (1-based) is ``CLASSES[k - 1]``; 0 is the background.
@@ -73,13 +76,15 @@ class SceneConfig:
                 f"need 0 <= min_objects <= max_objects and max_objects >= 1, "
                 f"got min_objects={self.min_objects}, max_objects={self.max_objects}"
             )
-        lo, hi = self.size_range
-        if not (0 < lo <= hi <= 1):
-            raise ValueError(f"size_range must satisfy 0 < low <= high <= 1, got {self.size_range}")
-        if not 0 <= self.min_visible_fraction <= 1:
-            raise ValueError(f"min_visible_fraction must be in [0, 1], got {self.min_visible_fraction}")
-        if self.noise_std < 0 or self.texture_strength < 0:
-            raise ValueError("noise_std and texture_strength must be non-negative")
+        if len(self.size_range) != 2:
+            raise ValueError(f"size_range must be (low, high), got {self.size_range!r}")
+        lo = number("size_range[0]", self.size_range[0], low=0, low_open=True, high=1)
+        number("size_range[1]", self.size_range[1], low=lo, high=1)
+        number("min_visible_fraction", self.min_visible_fraction, low=0, high=1)
+        number("min_visible_pixels", self.min_visible_pixels, low=0, integer=True)
+        number("noise_std", self.noise_std, low=0)  # checks.number: NaN fails here, not in `< 0`
+        number("texture_strength", self.texture_strength, low=0)
+        number("min_contrast", self.min_contrast, low=0)
         if self.background not in ("random", "shared"):
             raise ValueError(f"background must be 'random' or 'shared', got {self.background!r}")
         unknown = set(self.classes) - set(_PAINTERS)
@@ -177,7 +182,10 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     palette = np.array(list(COLOUR_NAMES.values()), dtype=np.float32)
     target = int(rng.integers(cfg.min_objects, cfg.max_objects + 1))
     attempts = 0
-    while len(drawn_labels) < target and attempts < 8 * max(target, 1):
+    # 8 tries per object; more only while min_objects is not reached (so every scene that reaches
+    # it on time is drawn from the same random numbers as before this rule existed)
+    while len(drawn_labels) < target and (attempts < 8 * max(target, 1) or (
+            len(drawn_labels) < cfg.min_objects and attempts < 200 * target)):
         attempts += 1
         k = int(rng.integers(len(cfg.classes)))
         diameter = rng.uniform(*cfg.size_range) * n
@@ -213,6 +221,9 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
         drawn_colours.append(colour_id)
         full_areas.append(area)
 
+    if len(drawn_labels) < cfg.min_objects:
+        raise ValueError(f"config: could not place min_objects={cfg.min_objects} objects in scene ({seed}, "
+                         f"{index}) without hiding one behind another; lower min_objects or size_range")
     img = img + cfg.noise_std * rng.standard_normal(img.shape, dtype=np.float32)
     image = torch.from_numpy(np.clip(img, 0.0, 1.0).astype(np.float32))
 
@@ -239,8 +250,10 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
 
 def masks_to_tight_boxes(masks: torch.Tensor) -> torch.Tensor:
     """Tight ``xyxy`` boxes (pixel edges) of boolean masks ``[N, H, W]`` -> ``[N, 4]`` float32."""
-    if masks.ndim != 3:
-        raise ValueError(f"masks must have shape [N, H, W], got {tuple(masks.shape)}")
+    if not isinstance(masks, torch.Tensor) or masks.ndim != 3:
+        raise ValueError(f"masks must be a tensor of shape [N, H, W], got {getattr(masks, 'shape', masks)!r}")
+    if masks.dtype != torch.bool:
+        raise TypeError(f"masks must be boolean, got {masks.dtype}")
     boxes = torch.zeros((masks.shape[0], 4), dtype=torch.float32)
     for i, m in enumerate(masks):
         ys, xs = torch.where(m)
@@ -312,6 +325,8 @@ def mask_to_rle(mask: torch.Tensor | np.ndarray) -> dict:
 
 def rle_to_mask(rle: dict) -> np.ndarray:
     """Inverse of :func:`mask_to_rle` for uncompressed RLE."""
+    if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
+        raise ValueError("rle must be a dict with 'size' [h, w] and 'counts'")
     h, w = rle["size"]
     counts = rle["counts"]
     if not isinstance(counts, list):
@@ -332,11 +347,15 @@ def to_coco(samples, classes: tuple[str, ...] = CLASSES, with_masks: bool = True
     """
     images, annotations = [], []
     ann_id = 1
-    for sample in samples:
+    for i, sample in enumerate(samples):
         if isinstance(sample, tuple):
             image, target = sample
         else:
-            image, target = sample["image"], sample
+            image, target = sample.get("image"), sample
+        missing = [key for key in ("image_id", "boxes", "labels") if key not in target]
+        if image is None or missing:
+            raise ValueError(f"samples[{i}] must be a scene dict or an (image, target) pair with image_id, boxes "
+                             f"and labels; missing {missing or ['image']}")
         h, w = image.shape[-2:]
         image_id = int(target["image_id"])
         images.append({"id": image_id, "width": int(w), "height": int(h),

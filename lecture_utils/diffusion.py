@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import number
 from .data import SceneConfig
 from .models.unet import double_conv
 
@@ -43,8 +44,9 @@ class NoiseSchedule:
     """
 
     def __init__(self, steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
-        if steps < 2 or not 0 < beta_start < beta_end < 1:
-            raise ValueError(f"need steps >= 2 and 0 < beta_start < beta_end < 1, got {steps}, {beta_start}, {beta_end}")
+        number("steps", steps, low=2, integer=True)
+        number("beta_start", beta_start, low=0, low_open=True, high=1, high_open=True)
+        number("beta_end", beta_end, low=beta_start, low_open=True, high=1, high_open=True)
         self.steps = steps
         self.betas = torch.linspace(beta_start, beta_end, steps, dtype=torch.float64)
         self.alpha_bar = torch.cumprod(1 - self.betas, dim=0)
@@ -53,6 +55,8 @@ class NoiseSchedule:
         t = torch.as_tensor(t).cpu()
         if t.dtype not in (torch.int64, torch.int32) or (t < 0).any() or (t >= self.steps).any():
             raise ValueError(f"t must hold integer steps in [0, {self.steps - 1}], got {t}")
+        if t.ndim != 1 or len(t) != len(like):
+            raise ValueError(f"t must be [B] with one step per image (B = {len(like)}), got {tuple(t.shape)}")
         abar = self.alpha_bar[t].to(like.dtype).to(like.device)
         return abar.reshape(-1, *([1] * (like.ndim - 1)))
 
@@ -64,6 +68,8 @@ class NoiseSchedule:
         ``None``) and moved to ``x0``'s device: the same draw on every device."""
         if noise is None:
             noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
+        elif noise.shape != x0.shape:  # a [1, C, H, W] noise would broadcast: one draw for all images
+            raise ValueError(f"noise must have x0's shape {tuple(x0.shape)}, got {tuple(noise.shape)}")
         abar = self._abar(t, x0)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
@@ -74,8 +80,11 @@ class NoiseSchedule:
 
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:
     """Transformer-style sinusoidal embedding ``[B, dim]`` of integer steps ``t`` ``[B]``."""
+    number("dim", dim, low=2, integer=True)
     if dim % 2:
         raise ValueError(f"dim must be even, got {dim}")
+    if not isinstance(t, Tensor) or t.ndim != 1:
+        raise ValueError(f"t must be a 1-D tensor of steps [B], got {getattr(t, 'shape', t)!r}")
     half = dim // 2
     freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
     angles = t.float()[:, None] * freqs[None]
@@ -161,8 +170,9 @@ def ddim_sample(model: nn.Module, schedule: NoiseSchedule, shape: tuple[int, ...
     on the model's device (or ``device``). The start noise is drawn on the CPU from ``generator``."""
     from .runtime import resolve_device
 
-    if steps < 1 or steps > schedule.steps:
-        raise ValueError(f"steps must be in [1, {schedule.steps}], got {steps}")
+    number("steps", steps, low=1, high=schedule.steps, integer=True)
+    if len(shape) != 4 or any(not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"shape must be (B, C, H, W) of positive ints, got {shape!r}")
     device = resolve_device(model, device)
     model.eval()
     x = torch.randn(shape, generator=generator).to(device)
@@ -187,6 +197,8 @@ def extract_features(model: nn.Module, schedule: NoiseSchedule, images: Tensor, 
         raise ValueError(f"images must be [B, 3, H, W], got shape {tuple(images.shape)}")
     if not steps or not blocks:
         raise ValueError("steps and blocks must be non-empty")
+    for t in steps:
+        number("steps[i]", t, low=0, high=schedule.steps - 1, integer=True)
     if any(not 0 <= b < len(model.decoder) for b in blocks):
         raise ValueError(f"blocks must index model.decoder (0..{len(model.decoder) - 1}), got {blocks}")
     model.eval()

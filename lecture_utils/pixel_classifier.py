@@ -11,6 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .checks import number
+from .coordinates import pixel_coordinates  # re-exported: notebook 08's import path
+
 __all__ = ["PixelMLP", "PixelEnsemble", "train_pixel_ensemble", "pixel_coordinates", "rgb_xy_features"]
 
 
@@ -66,8 +69,11 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
     if features.ndim != 4 or labels.shape != (features.shape[0], *features.shape[2:]):
         raise ValueError(f"features must be [N, C, H, W] and labels [N, H, W] to match, got "
                          f"{tuple(features.shape)} and {tuple(labels.shape)}")
-    if members < 1 or epochs < 1:
-        raise ValueError(f"members and epochs must be >= 1, got {members}, {epochs}")
+    for name, value in (("members", members), ("epochs", epochs), ("batch_size", batch_size)):
+        number(name, value, low=1, integer=True)
+    number("lr", lr, low=0, low_open=True)
+    if labels.is_floating_point():
+        raise TypeError(f"labels must hold integer class ids, got {labels.dtype}")
     c = features.shape[1]
     x = features.permute(0, 2, 3, 1).reshape(-1, c)
     y = labels.reshape(-1).long().to(features.device)
@@ -99,15 +105,8 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
     return PixelEnsemble(nets, mean, std)
 
 
-def pixel_coordinates(images: Tensor) -> Tensor:
-    """``[B, 2, H, W]`` pixel-centre coordinates (x, y) in [0, 1]."""
-    b, _, h, w = images.shape
-    ys = (torch.arange(h, dtype=images.dtype, device=images.device) + 0.5) / h
-    xs = (torch.arange(w, dtype=images.dtype, device=images.device) + 0.5) / w
-    yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([xx, yy]).expand(b, 2, h, w)
-
-
 def rgb_xy_features(images: Tensor) -> Tensor:
     """The weakest baseline's features: a pixel's colour and position, ``[B, 5, H, W]``."""
+    if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be [B, 3, H, W], got {getattr(images, 'shape', type(images))}")
     return torch.cat([images, pixel_coordinates(images)], dim=1)

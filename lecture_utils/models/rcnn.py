@@ -23,6 +23,7 @@ from torchvision.ops import roi_pool as tv_roi_pool
 
 from ..anchors import grid_anchors, label_anchors, sample_balanced
 from ..boxes import batched_nms, box_iou, clip_boxes_to_image, decode_boxes, encode_boxes, nms
+from ..checks import class_ids
 from .backbones import SmallBackbone
 
 __all__ = [
@@ -126,7 +127,19 @@ class FastRCNNHead(nn.Module):
 
 def fast_rcnn_loss(cls_logits: Tensor, box_deltas: Tensor, labels: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     """The multi-task loss: cross-entropy over K + 1 classes, plus smooth L1 on the offsets
-    predicted *for the true class*, for foreground RoIs only (averaged over all RoIs)."""
+    predicted *for the true class*, for foreground RoIs only (averaged over all RoIs).
+
+    ``cls_logits [R, K + 1]``, ``box_deltas [R, K + 1, 4]``, ``labels [R]`` (0 = background) and
+    ``targets [R, 4]``. No RoI at all is an error: the mean over zero RoIs is NaN."""
+    if cls_logits.ndim != 2 or box_deltas.shape != (*cls_logits.shape, 4):
+        raise ValueError(f"cls_logits must be [R, K + 1] and box_deltas [R, K + 1, 4], got "
+                         f"{tuple(cls_logits.shape)} and {tuple(box_deltas.shape)}")
+    if labels.shape != cls_logits.shape[:1] or targets.shape != (len(cls_logits), 4):
+        raise ValueError(f"labels must be [R] and targets [R, 4] for R = {len(cls_logits)}, got "
+                         f"{tuple(labels.shape)} and {tuple(targets.shape)}")
+    if len(cls_logits) == 0:
+        raise ValueError("cls_logits has no RoI: sample at least one RoI per batch")
+    class_ids("labels", labels, 0, cls_logits.shape[1] - 1)
     cls_loss = F.cross_entropy(cls_logits, labels)
     fg = torch.nonzero(labels > 0).flatten()
     if len(fg) == 0:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..boxes import batched_nms, box_iou, check_boxes
+from ..checks import class_ids, number
 from .backbones import SmallBackbone, conv_bn_relu
 
 __all__ = ["YOLOv1", "OpenVocabYOLO", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode",
@@ -56,10 +57,18 @@ def yolo_targets(boxes: Tensor, labels: Tensor, grid: int = 8, num_classes: int 
     several centres fall in one cell the largest object is kept. Returns ``(target, dropped)``.
     """
     check_boxes(boxes, "boxes")
+    if boxes.ndim != 2:
+        raise ValueError(f"boxes must be [N, 4] (one image), got {tuple(boxes.shape)}")
+    grid = number("grid", grid, low=1, integer=True)
+    num_classes = number("num_classes", num_classes, low=1, integer=True)
+    image_size = number("image_size", image_size, low=0, low_open=True)
     if len(labels) != len(boxes):
         raise ValueError(f"labels has {len(labels)} entries for {len(boxes)} boxes")
-    if len(labels) and (labels.min() < 1 or labels.max() > num_classes):
-        raise ValueError(f"labels must be in 1..{num_classes}")
+    class_ids("labels", labels, 1, num_classes)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    if len(boxes) and ((centres < 0) | (centres >= image_size)).any():
+        # a centre left of the image would land in cell -1, i.e. the last column
+        raise ValueError(f"boxes has a centre outside the {image_size}-pixel image: no cell is responsible")
     target = torch.zeros(grid, grid, 5 + num_classes)
     cell = image_size / grid
     dropped = 0
@@ -100,9 +109,15 @@ def yolo_loss(pred: Tensor, target: Tensor, boxes_per_cell: int = 2, lambda_coor
     to that IoU. All other predictors are pushed to confidence 0 with weight ``lambda_noobj``.
     Class probabilities are fitted in cells with an object.
     """
-    if pred.shape[:-1] != target.shape[:-1]:
-        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} disagree on the grid")
-    B = boxes_per_cell
+    if pred.ndim != 4 or pred.shape[:-1] != target.shape[:-1]:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must be [N, S, S, ...] "
+                         "on one grid")
+    B = number("boxes_per_cell", boxes_per_cell, low=1, integer=True)
+    if pred.shape[-1] != 5 * B + target.shape[-1] - 5:
+        raise ValueError(f"pred has {pred.shape[-1]} channels per cell, but {B} boxes and the target's "
+                         f"{target.shape[-1] - 5} classes need 5B + C = {5 * B + target.shape[-1] - 5}")
+    if pred.shape[0] == 0:  # the batch mean of nothing is NaN
+        raise ValueError("pred is an empty batch")
     n = pred.shape[0]
     obj = target[..., 0] > 0  # [N, S, S]
     pb = pred[..., : 5 * B].reshape(*pred.shape[:-1], B, 5)  # [N, S, S, B, 5]
