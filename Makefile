@@ -12,7 +12,7 @@ RUN_ENV  := LECTURE_ALLOW_DOWNLOAD=0 HF_HUB_OFFLINE=1 PYTHONHASHSEED=0
 # Tests need no pictures: the Agg backend skips rendering them (make html keeps the inline backend).
 TEST_ENV := $(RUN_ENV) MPLBACKEND=Agg
 
-.PHONY: lab test unit notebooks devices gpu-check html results lint exercises slides slide-tools clean-build help
+.PHONY: lab test unit notebooks devices gpu-check html results lint exercises slides slide-tools clean-build help lock
 
 help:
 	@echo "make lab     - open the course in JupyterLab (sets up .venv on first run)"
@@ -21,18 +21,29 @@ help:
 	@echo "make html    - execute notebooks and render them to build/html/"
 	@echo "make results - write the numbers measured by the last run into README.md"
 	@echo "make lint    - ruff over the package, tests, scripts and notebooks"
+	@echo "make lock    - resolve the newest releases pyproject.toml allows into constraints.txt (then run make test)"
 	@echo "make exercises - student notebooks with the solutions stubbed, in build/exercises/"
 	@echo "make slides  - a reveal.js deck per notebook in build/slides/ (from make test's executed notebooks when current)"
 
 # The stamp is rebuilt only when the dependency list changes, so a second run installs nothing.
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the release the course was tested with (make lock refreshes it).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[dev,text]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,text]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Lecture 05 (.venv)" >/dev/null
 	touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+# A fresh environment without the pins, resolved anew, written back as the pins. Run make test after it
+# and commit constraints.txt only if everything passes.
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet -e ".[dev,text]"
+	{ sed -n '1,3p' constraints.txt; build/lock-venv/bin/python -m pip freeze --exclude-editable; } > build/constraints.new
+	mv build/constraints.new constraints.txt && rm -rf build/lock-venv
+	@echo "constraints.txt refreshed: run make test before committing it"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/

@@ -23,6 +23,8 @@ from torchvision import tv_tensors
 from .checks import number
 
 __all__ = [
+    "TRAIN_SEED",
+    "TEST_SEED",
     "CLASSES",
     "COLOUR_NAMES",
     "SceneConfig",
@@ -33,7 +35,12 @@ __all__ = [
     "mask_to_rle",
     "rle_to_mask",
     "masks_to_tight_boxes",
+    "stack_images",
 ]
+
+#: the scene seeds of the detection and segmentation notebooks (02-05) and their training scripts:
+#: checkpoints are trained on TRAIN_SEED scenes only, notebooks test on TEST_SEED scenes
+TRAIN_SEED, TEST_SEED = 100, 999
 
 #: Class names; label ``k`` (1-based) is ``CLASSES[k - 1]``; 0 is the background.
 CLASSES: tuple[str, ...] = ("circle", "rectangle", "triangle")
@@ -298,6 +305,13 @@ class SyntheticScenes(Dataset):
         if self.transforms is not None:
             image, scene = self.transforms(image, scene)
         return image, scene
+
+
+def stack_images(scenes, key: str = "image") -> torch.Tensor:
+    """``scenes[i][key]`` stacked into one plain tensor (``[N, 3, H, W]`` images, ``[N, H, W]`` maps)."""
+    if not scenes:
+        raise ValueError("scenes: need at least one scene")
+    return torch.stack([torch.as_tensor(s[key]).as_subclass(torch.Tensor) for s in scenes])
 
 
 def detection_collate(batch):

@@ -20,6 +20,8 @@ from scipy import ndimage as ndi
 from skimage import color as skcolor
 from skimage.segmentation import felzenszwalb
 
+from .checks import number
+
 __all__ = ["Strategy", "DEFAULT_STRATEGIES", "initial_regions", "hierarchical_grouping", "selective_search"]
 
 COLOUR_BINS = 25
@@ -36,6 +38,15 @@ class Strategy:
     sigma: float = 0.8
     min_size: int = 12
     similarities: str = "cstf"  # which of colour, size, texture, fill to use
+
+    def __post_init__(self):
+        if self.colour_space not in ("rgb", "hsv", "lab"):
+            raise ValueError(f"colour_space must be 'rgb', 'hsv' or 'lab', got {self.colour_space!r}")
+        number("scale", self.scale, low=0, low_open=True)
+        number("sigma", self.sigma, low=0)
+        number("min_size", self.min_size, low=1, integer=True)
+        if not self.similarities or set(self.similarities) - set("cstf"):
+            raise ValueError(f"similarities must be letters of 'cstf', got {self.similarities!r}")
 
 
 DEFAULT_STRATEGIES = (Strategy("rgb", 60.0), Strategy("hsv", 120.0))

@@ -1,4 +1,6 @@
-"""Training and evaluation loops shared by the notebooks: detectors, segmenters, operators.
+"""Training loops shared by the notebooks and the scripts: one generic ``fit`` and the streams
+of data for detectors, segmenters and operators (their evaluation: :mod:`lecture_utils.evaluation`,
+re-exported here for the notebooks' import path).
 
 Every loop follows the device rule of :mod:`lecture_utils.runtime`: ``device=None`` (the
 default) runs on the model's current device, ``device=...`` moves the model there first; data
@@ -17,15 +19,21 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .data import SceneConfig, make_scene, to_coco
-from .metrics import coco_evaluate, detections_to_coco
+from . import evaluation
+from .data import TRAIN_SEED, SceneConfig, make_scene
+from .evaluation import (  # noqa: F401 - re-exported: notebooks import them from here
+    evaluate_detector,
+    evaluate_open_vocab,
+    evaluate_operator,
+    evaluate_segmenter,
+    open_vocab_targets,
+    predict,
+)
 from .runtime import resolve_device
 from .schedules import cosine_schedule
-from .timing import timed
 
-__all__ = ["scene_batches", "warmup_cosine", "forked_rng", "fit", "train_detector", "train_operator", "evaluate_operator",
-           "predict", "evaluate_detector", "open_vocab_targets", "evaluate_open_vocab", "train_segmenter",
-           "evaluate_segmenter"]
+__all__ = ["scene_batches", "warmup_cosine", "forked_rng", "fit", "train_detector", "train_segmenter",
+           "train_operator", *evaluation.__all__]
 
 Device = torch.device | str | None
 
@@ -100,7 +108,7 @@ def _fit(model, steps, batches, loss_fn, lr, desc, weight_decay) -> list[float]:
 
 
 def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 2e-3,
-                   seed: int = 100, device: Device = None, config: SceneConfig | None = None,
+                   seed: int = TRAIN_SEED, device: Device = None, config: SceneConfig | None = None,
                    desc: str = "training", start: int = 0,
                    forward: Callable | None = None) -> list[float]:
     """Train a detector whose ``forward(images, targets)`` returns a dict of losses.
@@ -147,105 +155,8 @@ def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size
     return fit(model, steps, batches(), loss_fn, lr=lr, device=device, desc=desc, weight_decay=0.0, seed=seed)
 
 
-@torch.no_grad()
-def evaluate_operator(model: torch.nn.Module, a: Tensor, f: Tensor, u: Tensor, *,
-                      device: Device = None, batch_size: int = 50) -> dict:
-    """Per-sample relative L2 errors, predictions (CPU) and seconds per sample of ``model`` on a test set."""
-    from .pde import relative_l2
-
-    if len(a) == 0 or not len(a) == len(f) == len(u):
-        raise ValueError(f"a, f and u must be non-empty and of one length, got {len(a)}, {len(f)}, {len(u)}")
-    device = resolve_device(model, device)
-    model.eval()
-    with timed(device) as clock:
-        pred = torch.cat([model(a[i:i + batch_size].to(device), f[i:i + batch_size].to(device)).cpu()
-                          for i in range(0, len(a), batch_size)])
-    seconds = clock["seconds"] / len(a)
-    errors = relative_l2(pred, u)
-    return {"relative_l2": errors.mean().item(), "errors": errors, "predictions": pred, "seconds_per_sample": seconds}
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, images: Tensor, device: Device = None,
-            batch_size: int = 16, forward: Callable | None = None) -> list[dict]:
-    """Detections for a stack of images, in evaluation mode, on the model's device (or ``device``);
-    returned on the CPU."""
-    device = resolve_device(model, device)
-    model.eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        chunk = images[i:i + batch_size].to(device)
-        preds = forward(model, chunk, i) if forward else model(chunk)
-        out.extend({k: v.detach().cpu() for k, v in p.items()} for p in preds)
-    return out
-
-
-def evaluate_detector(model: torch.nn.Module, scenes: list[dict], device: Device = None,
-                      forward: Callable | None = None) -> dict:
-    """COCO metrics of ``model`` on ``scenes`` plus the measured seconds per image.
-
-    Returns ``{"stats": {AP, AP50, ...}, "predictions": [...], "seconds_per_image": float}``.
-    """
-    if not scenes:
-        raise ValueError("scenes: need at least one scene to evaluate on")
-    images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
-    device = resolve_device(model, device)
-    with timed(device) as clock:
-        preds = predict(model, images, device, forward=forward)
-    seconds = clock["seconds"] / len(scenes)
-    stats = coco_evaluate(to_coco(scenes, with_masks=False),
-                          detections_to_coco(preds, [s["image_id"] for s in scenes]))
-    return {"stats": stats, "predictions": preds, "seconds_per_image": seconds}
-
-
-def open_vocab_targets(scenes: list[dict], prompt_combos: list[int]) -> list[dict]:
-    """Re-label scenes for a vocabulary of prompts: an object's label is the 1-based index of the
-    prompt naming its (colour, shape) pair; objects no prompt names are dropped."""
-    from .text import combo_index
-
-    lookup = {c: i + 1 for i, c in enumerate(prompt_combos)}
-    out = []
-    for s in scenes:
-        combos = combo_index(s["colours"], s["labels"]).tolist()
-        keep = torch.tensor([c in lookup for c in combos], dtype=torch.bool)
-        out.append({"boxes": s["boxes"].as_subclass(Tensor)[keep],
-                    "labels": torch.tensor([lookup[c] for c in combos if c in lookup], dtype=torch.int64),
-                    "image_id": s["image_id"]})
-    return out
-
-
-def evaluate_open_vocab(model: torch.nn.Module, scenes: list[dict], text_embeddings: Tensor,
-                        prompt_combos: list[int], device: Device = None) -> dict:
-    """AP of an open-vocabulary detector for each prompt of a vocabulary.
-
-    ``prompt_combos[v]`` is the (colour, shape) pair that prompt ``v`` names. Every prompt is a
-    category; the ground truth of a category is the objects with that pair. Returns
-    ``{"AP50": {v: AP50}, "AP": {v: AP}, "predictions": [...]}``.
-    """
-    from .models.yolo import yolo_decode
-
-    if not scenes:
-        raise ValueError("scenes: need at least one scene to evaluate on")
-    images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
-    device = resolve_device(model, device)
-    text_embeddings = text_embeddings.to(device)
-    preds = predict(model, images, device, forward=lambda m, x, start: yolo_decode(m(x, text_embeddings)))
-    targets = open_vocab_targets(scenes, prompt_combos)
-    ids = [s["image_id"] for s in scenes]
-    ap50, ap = {}, {}
-    for v in range(1, len(prompt_combos) + 1):
-        gt = to_coco([(s["image"], t) for s, t in zip(scenes, targets, strict=True)], classes=("x",) * len(prompt_combos),
-                     with_masks=False)
-        gt["categories"] = [{"id": v, "name": str(v)}]
-        gt["annotations"] = [a for a in gt["annotations"] if a["category_id"] == v]
-        dets = [d for d in detections_to_coco(preds, ids) if d["category_id"] == v]
-        stats = coco_evaluate(gt, dets)
-        ap50[v - 1], ap[v - 1] = stats["AP50"], stats["AP"]
-    return {"AP50": ap50, "AP": ap, "predictions": preds}
-
-
 def train_segmenter(model: torch.nn.Module, steps: int, *, batch_size: int = 8, lr: float = 3e-3,
-                    seed: int = 100, device: Device = None, config: SceneConfig | None = None,
+                    seed: int = TRAIN_SEED, device: Device = None, config: SceneConfig | None = None,
                     desc: str = "training") -> list[float]:
     """Train ``model(images) -> logits [N, K, H, W]`` with cross-entropy on the scenes' semantic masks."""
     import torch.nn.functional as F
@@ -258,23 +169,3 @@ def train_segmenter(model: torch.nn.Module, steps: int, *, batch_size: int = 8, 
                           desc=desc, forward=forward)
 
 
-@torch.no_grad()
-def evaluate_segmenter(model: torch.nn.Module, scenes: list[dict], num_classes: int,
-                       device: Device = None, batch_size: int = 16) -> dict:
-    """Pixel accuracy, mIoU, per-class IoU and boundary F-score of ``model`` on ``scenes``."""
-    from .metrics import boundary_f_score, confusion_matrix, mean_iou, per_class_iou, pixel_accuracy
-
-    if not scenes:
-        raise ValueError("scenes: need at least one scene to evaluate on")
-    device = resolve_device(model, device)
-    model.eval()
-    images = torch.stack([s["image"].as_subclass(Tensor) for s in scenes])
-    target = torch.stack([s["semantic"].as_subclass(Tensor) for s in scenes])
-    with timed(device) as clock:
-        pred = torch.cat([model(images[i:i + batch_size].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), batch_size)])
-    seconds = clock["seconds"] / len(scenes)
-    conf = confusion_matrix(pred, target, num_classes)
-    return {"pixel_accuracy": pixel_accuracy(conf), "mIoU": mean_iou(conf), "per_class_IoU": per_class_iou(conf),
-            "boundary_F": boundary_f_score(pred, target, num_classes), "predictions": pred,
-            "seconds_per_image": seconds}

@@ -18,7 +18,7 @@ import time
 import torch
 
 from lecture_utils.checkpoints import load_checkpoint, save_checkpoint
-from lecture_utils.data import CLASSES, SceneConfig, make_scene
+from lecture_utils.data import CLASSES, TEST_SEED, SceneConfig, make_scene
 from lecture_utils.models.rcnn import FasterRCNN, torchvision_faster_rcnn
 from lecture_utils.models.yolo import (
     OpenVocabYOLO,
@@ -43,7 +43,6 @@ from lecture_utils.train import (
     train_detector,
 )
 
-TEST_SEED = 999
 NAMES = {"course": "faster_rcnn_course", "torchvision": "faster_rcnn_torchvision", "yolo": "yolo_v1",
          "openvocab": "yolo_open_vocab"}
 NAMED = SceneConfig(named_colours=True)

@@ -15,13 +15,11 @@ import argparse
 import time
 
 from lecture_utils.checkpoints import save_checkpoint
-from lecture_utils.models.neural_operator import FNO2d, UNetOperator
+from lecture_utils.models.zoo import OPERATORS
 from lecture_utils.pde import make_pde_dataset
 from lecture_utils.runtime import get_device, pick, seed_everything, set_threads
 from lecture_utils.train import evaluate_operator, train_operator
 
-BUILDERS = {"unet": lambda: UNetOperator(), "unet_bn": lambda: UNetOperator(norm="batch"),
-            "fno": lambda: FNO2d()}
 LR = 2e-3
 
 
@@ -29,7 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--only", nargs="*", default=list(BUILDERS), choices=list(BUILDERS))
+    parser.add_argument("--only", nargs="*", default=list(OPERATORS), choices=list(OPERATORS))
     args = parser.parse_args()
     threads = set_threads(args.threads or None)
     device = get_device()
@@ -37,7 +35,7 @@ def main() -> None:
     test = make_pde_dataset(pick(200, 200), 32, seed=1, resolutions=(64,))
     for name in args.only:
         seed_everything(0)
-        model = BUILDERS[name]()
+        model = OPERATORS[name]()
         t0 = time.perf_counter()
         history = train_operator(model, train, args.steps, lr=LR, device=device, desc=name)
         seconds = time.perf_counter() - t0

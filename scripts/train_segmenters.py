@@ -18,17 +18,12 @@ import argparse
 import time
 
 from lecture_utils.checkpoints import save_checkpoint
-from lecture_utils.data import CLASSES, make_scene
-from lecture_utils.models.segmentation import FCN, EncoderDecoder
-from lecture_utils.models.unet import LinkNet, UNet
+from lecture_utils.data import CLASSES, TEST_SEED, TRAIN_SEED, make_scene
+from lecture_utils.models.zoo import SEGMENTERS
 from lecture_utils.runtime import get_device, pick, seed_everything, set_threads
 from lecture_utils.train import evaluate_segmenter, train_segmenter
 
 K = len(CLASSES) + 1
-BUILDERS = {"encdec": lambda: EncoderDecoder(K), "fcn32s": lambda: FCN(K, "32s"),
-            "fcn16s": lambda: FCN(K, "16s"), "fcn8s": lambda: FCN(K, "8s"),
-            "unet": lambda: UNet(K), "linknet": lambda: LinkNet(K),
-            "linknet_s2": lambda: LinkNet(K, widths=(16, 32, 64, 128), stem_stride=2)}
 
 
 def main() -> None:
@@ -37,17 +32,18 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"], choices=list(BUILDERS))
+    parser.add_argument("--only", nargs="*", default=["encdec", "fcn32s", "fcn16s", "fcn8s"], choices=list(SEGMENTERS))
     parser.add_argument("--suffix", default="", help="appended to the file name, e.g. '_4k'")
     args = parser.parse_args()
     threads = set_threads(args.threads or None)
     device = get_device()
-    test = [make_scene(999, i) for i in range(pick(100, 100))]
+    test = [make_scene(TEST_SEED, i) for i in range(pick(100, 100))]
     for name in args.only:
         seed_everything(0)
-        model = BUILDERS[name]()
+        model = SEGMENTERS[name](K)
         t0 = time.perf_counter()
-        history = train_segmenter(model, args.steps, batch_size=args.batch_size, lr=args.lr, device=device, desc=name)
+        history = train_segmenter(model, args.steps, batch_size=args.batch_size, lr=args.lr, device=device, desc=name,
+                                  seed=TRAIN_SEED)
         seconds = time.perf_counter() - t0
         r = evaluate_segmenter(model, test, K)
         print(f"{name}: {seconds:.0f} s, held-out mIoU {r['mIoU']:.4f}, boundary F {r['boundary_F']:.4f}", flush=True)

@@ -118,8 +118,15 @@ def test_bad_arguments_are_rejected():
 
 
 def test_zero_objects_allowed_when_asked():
-    s = make_scene(0, 0, SceneConfig(image_size=32, min_objects=0, max_objects=1))
-    assert s["boxes"].shape[1] == 4
+    config = SceneConfig(image_size=32, min_objects=0, max_objects=1)
+    scenes = [make_scene(0, i, config) for i in range(40)]
+    empty = [s for s in scenes if len(s["labels"]) == 0]
+    assert empty and len(empty) < len(scenes)  # both kinds occur
+    for s in empty:  # an empty scene is a valid sample: every target has zero rows, the map is background
+        assert s["boxes"].shape == (0, 4) and s["masks"].shape == (0, 32, 32)
+        assert int(s["semantic"].max()) == 0
+    coco = to_coco(empty)
+    assert len(coco["images"]) == len(empty) and coco["annotations"] == []
 
 
 @settings(max_examples=30, deadline=None)

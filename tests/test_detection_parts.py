@@ -28,7 +28,13 @@ def test_selective_search_invariants():
     # a connected image merges into one region: n0 initial + (n0 - 1) merged
     assert len(boxes) == 2 * n0 - 1 and (levels[:n0] == 0).all()
     assert boxes[-1].tolist() == [0, 0, 128, 128]
-    # every merged box contains the boxes it was made of: areas never shrink along the hierarchy
+    # every merged box is the union of the boxes of two regions formed before it (so it contains
+    # both, and areas never shrink along the hierarchy)
+    b = np.asarray(boxes)
+    for k in range(n0, len(b)):
+        union = np.concatenate([np.minimum(b[:k, None, :2], b[None, :k, :2]),
+                                np.maximum(b[:k, None, 2:], b[None, :k, 2:])], -1)  # [k, k, 4]
+        assert (union == b[k]).all(-1).any(), f"merged box {k} is not the union of two earlier boxes"
     props = selective_search(s["image"])
     assert props.shape[1] == 4 and len(props) == len(torch.unique(props, dim=0))
     assert (props[:, :2] >= 0).all() and (props[:, 2:] <= 128).all() and (props[:, 2:] > props[:, :2]).all()
@@ -196,8 +202,32 @@ def test_pretrained_loader_uses_the_local_cache_only(tmp_path, monkeypatch):
     path.parent.mkdir(parents=True)
     reference = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None)
     torch.save(reference.state_dict(), path)
+    # its sha256 does not start with the digits torchvision put in the file name: refused
+    assert pretrained.coco_faster_rcnn(verbose=False) is None
+    # the genuine file would pass that check; stand in for it
+    monkeypatch.setattr(pretrained, "_digest_problem", lambda _path: None)
     model, names = pretrained.coco_faster_rcnn(verbose=False)
     assert len(names) == 91 and not model.training
     key = next(iter(reference.state_dict()))
     assert torch.equal(model.state_dict()[key], reference.state_dict()[key])
     assert math.isfinite(next(model.parameters()).detach().sum().item())
+
+
+def test_cached_weights_are_checked_against_their_digest(tmp_path):
+    from lecture_utils import pretrained
+    from lecture_utils.checkpoints import sha256_of
+
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"weights")
+    digest = sha256_of(blob)
+    good, bad = tmp_path / f"model-{digest[:8]}.pth", tmp_path / "model-0123abcd.pth"
+    good.write_bytes(b"weights")
+    bad.write_bytes(b"weights")
+    assert pretrained._digest_problem(good) is None  # torchvision's convention: name carries the digest
+    assert "does not start with" in pretrained._digest_problem(bad)
+    unnamed = tmp_path / "dino.pth"  # DINO's files carry no digest: the course records one on download
+    unnamed.write_bytes(b"weights")
+    (tmp_path / "dino.pth.sha256").write_text(digest + "\n")
+    assert pretrained._digest_problem(unnamed) is None
+    unnamed.write_bytes(b"tampered")
+    assert "differs" in pretrained._digest_problem(unnamed)

@@ -61,6 +61,7 @@ def gram_loss(student_patches: Tensor, anchor_patches: Tensor) -> Tensor:
     earlier checkpoint (the "Gram teacher"). Returned per image and per entry of the ``N x N`` matrix.
     """
     if student_patches.ndim != 3 or student_patches.shape[:2] != anchor_patches.shape[:2]:
-        raise ValueError(f"need the same [B, N], got {tuple(student_patches.shape)} and {tuple(anchor_patches.shape)}")
+        raise ValueError(f"student_patches and anchor_patches must be [B, N, D] with the same B and N, got "
+                         f"{tuple(student_patches.shape)} and {tuple(anchor_patches.shape)}")
     s, a = F.normalize(student_patches, dim=-1), F.normalize(anchor_patches, dim=-1)
     return ((s @ s.transpose(1, 2) - a @ a.transpose(1, 2)) ** 2).mean()

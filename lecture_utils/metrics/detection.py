@@ -202,6 +202,7 @@ def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Map
         for where, labels in ((f"predictions[{i}]['labels']", pred["labels"]),
                               (f"targets[{i}]['labels']", tgt["labels"])):
             class_ids(where, labels, 1, num_classes)
+        _as_1d(torch.as_tensor(pred["scores"]), len(torch.as_tensor(pred["labels"])), f"predictions[{i}]['scores']")
         is_tp, _ = match_detections(pred["boxes"], pred["scores"], pred["labels"],
                                     tgt["boxes"], tgt["labels"], iou_threshold)
         for label, tp, score in zip(torch.as_tensor(pred["labels"]).tolist(), is_tp.tolist(),

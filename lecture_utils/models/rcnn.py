@@ -22,8 +22,16 @@ from torch import Tensor, nn
 from torchvision.ops import roi_pool as tv_roi_pool
 
 from ..anchors import grid_anchors, label_anchors, sample_balanced
-from ..boxes import batched_nms, box_iou, clip_boxes_to_image, decode_boxes, encode_boxes, nms
-from ..checks import class_ids
+from ..boxes import (
+    batched_nms,
+    box_iou,
+    check_boxes,
+    clip_boxes_to_image,
+    decode_boxes,
+    encode_boxes,
+    nms,
+)
+from ..checks import class_ids, number
 from .backbones import SmallBackbone
 
 __all__ = [
@@ -55,6 +63,11 @@ def sample_rois(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, *, batch
     fine-tuning used 32 of 128 = 0.25). The ground-truth boxes are added as proposals, so there
     is always foreground to learn from. Returns ``(rois [M, 4], labels [M], box_targets [M, 4])``.
     """
+    check_boxes(proposals, "proposals")
+    number("fg_iou", fg_iou, low=0, high=1)
+    if len(bg_iou) != 2:
+        raise ValueError(f"bg_iou must be (low, high), got {bg_iou!r}")
+    number("bg_iou[1]", bg_iou[1], low=number("bg_iou[0]", bg_iou[0], low=0, high=1), high=1)
     gt_boxes, gt_labels = gt_boxes.as_subclass(Tensor).to(proposals), gt_labels.to(proposals.device)
     if len(gt_labels) != len(gt_boxes):
         raise ValueError(f"gt_labels: expected one label per box ({len(gt_boxes)}), got {len(gt_labels)}")
@@ -153,6 +166,10 @@ def fast_rcnn_loss(cls_logits: Tensor, box_deltas: Tensor, labels: Tensor, targe
 def postprocess_detections(cls_logits: Tensor, box_deltas: Tensor, rois: Tensor, image_size: tuple[int, int],
                            score_thresh: float = 0.05, nms_thresh: float = 0.5, max_dets: int = 100) -> dict:
     """Scores by softmax; one box per (RoI, class) decoded from the class's own offsets; per-class NMS."""
+    check_boxes(rois, "rois")
+    if cls_logits.ndim != 2 or box_deltas.shape != (*cls_logits.shape, 4) or len(rois) != len(cls_logits):
+        raise ValueError(f"rois [R, 4], cls_logits [R, K + 1] and box_deltas [R, K + 1, 4] must agree on R, got "
+                         f"{tuple(rois.shape)}, {tuple(cls_logits.shape)}, {tuple(box_deltas.shape)}")
     num_classes = cls_logits.shape[1] - 1
     scores = F.softmax(cls_logits, -1)[:, 1:]
     boxes = decode_boxes(box_deltas[:, 1:].reshape(-1, 4),
@@ -178,11 +195,11 @@ class FastRCNN(nn.Module):
 
     def forward(self, images: Tensor, proposals: list[Tensor], targets: list[dict] | None = None,
                 generator: torch.Generator | None = None):
+        _check_batch(images, proposals, targets)
+        if self.training and targets is None:
+            raise ValueError("targets are required in training mode")
         features = self.backbone(images)
         if self.training:
-            if targets is None:
-                raise ValueError("targets are required in training mode")
-            _check_batch(images, proposals, targets)
             generator = generator or self.sampling
             rois, labels, box_t = zip(*[sample_rois(p.to(images.device), t["boxes"].as_subclass(Tensor),
                                                     t["labels"], generator=generator)
@@ -191,7 +208,6 @@ class FastRCNN(nn.Module):
             cls_loss, box_loss = fast_rcnn_loss(logits, deltas, torch.cat(labels).to(logits.device),
                                                 torch.cat(box_t).to(logits.device))
             return {"loss_classifier": cls_loss, "loss_box_reg": box_loss}
-        _check_batch(images, proposals)
         proposals = [p.to(images.device) for p in proposals]
         logits, deltas = self.head(features, proposals)
         out, start = [], 0
@@ -204,6 +220,10 @@ class FastRCNN(nn.Module):
 
 
 def _check_batch(images: Tensor, proposals: list, targets: list | None = None) -> None:
+    if not isinstance(images, Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor [N, 3, H, W], got {getattr(images, 'shape', type(images))}")
+    if not isinstance(proposals, (list, tuple)):
+        raise TypeError(f"proposals must be a list of Tensor[L, 4], one per image, got {type(proposals).__name__}")
     if len(proposals) != len(images):
         raise ValueError(f"proposals: expected one list per image ({len(images)}), got {len(proposals)}")
     if targets is not None and len(targets) != len(images):
@@ -250,6 +270,10 @@ def rpn_proposals(objectness: Tensor, deltas: Tensor, anchors: Tensor, image_siz
                   pre_nms_top_n: int = 600, post_nms_top_n: int = 100, nms_thresh: float = 0.7,
                   min_size: float = 2.0) -> list[Tensor]:
     """Decode anchors by the predicted offsets, keep the top-scoring ones, clip, NMS. Per image."""
+    check_boxes(anchors, "anchors")
+    if objectness.ndim != 2 or objectness.shape[1] != len(anchors) or deltas.shape != (*objectness.shape, 4):
+        raise ValueError(f"objectness must be [N, A] and deltas [N, A, 4] for the A = {len(anchors)} anchors, got "
+                         f"{tuple(objectness.shape)} and {tuple(deltas.shape)}")
     out = []
     for obj, d in zip(objectness, deltas, strict=True):
         top = torch.topk(obj, min(pre_nms_top_n, len(obj))).indices

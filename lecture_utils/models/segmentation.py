@@ -10,11 +10,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..checks import number
 from .backbones import conv_bn_relu
 
 __all__ = ["ENCODER_WIDTHS", "FullResolutionNet", "Encoder", "EncoderDecoder", "FCN", "bilinear_kernel"]
 
 ENCODER_WIDTHS = (16, 32, 64, 96, 128)
+
+
+def _check_input(x: Tensor, multiple: int = 1) -> None:
+    """RGB ``[N, 3, H, W]`` with sides divisible by the net's total stride (else the decoder's or
+    the skips' maps no longer line up with the encoder's, and the error comes from deep inside)."""
+    if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"x must be RGB images [N, 3, H, W], got {getattr(x, 'shape', type(x))}")
+    if x.shape[-1] % multiple or x.shape[-2] % multiple:
+        raise ValueError(f"x: height and width must be multiples of {multiple}, got {tuple(x.shape[-2:])}")
 
 
 class FullResolutionNet(nn.Module):
@@ -31,6 +41,7 @@ class FullResolutionNet(nn.Module):
         self.classifier = nn.Conv2d(widths[-1], num_classes, 1)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(x)
         return self.classifier(self.features((x - 0.5) / 0.25))
 
 
@@ -56,6 +67,8 @@ class Encoder(nn.Module):
 def bilinear_kernel(channels: int, factor: int) -> Tensor:
     """Weights that make ``ConvTranspose2d(channels, channels, 2 * factor, factor, factor // 2)``
     a bilinear upsampling by ``factor`` (FCN initialises its learnable upsampling this way)."""
+    number("channels", channels, low=1, integer=True)
+    number("factor", factor, low=1, integer=True)
     size = 2 * factor
     centre = (size - 1) / 2
     og = torch.arange(size, dtype=torch.float32)
@@ -92,6 +105,7 @@ class EncoderDecoder(nn.Module):
         self.classifier = nn.Conv2d(widths[0], num_classes, 1)
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, 2 ** len(self.encoder.widths))
         return self.classifier(self.decoder(self.encoder(x)[-1]))
 
 
@@ -117,6 +131,7 @@ class FCN(nn.Module):
         self.up_final = _upsample(num_classes, {"32s": 32, "16s": 16, "8s": 8}[variant])
 
     def forward(self, x: Tensor) -> Tensor:
+        _check_input(x, 2 ** len(self.encoder.widths))
         f8, f16, f32 = self.encoder(x)[2:]
         scores = self.head(f32)
         if self.variant in ("16s", "8s"):

@@ -59,8 +59,10 @@ class UNet(nn.Module):
         self.depth = len(widths) - 1
 
     def forward(self, x: Tensor, return_skips: bool = False):
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.down[0][0].in_channels:
+            raise ValueError(f"x must be [N, {self.down[0][0].in_channels}, H, W], got {getattr(x, 'shape', type(x))}")
         if x.shape[-1] % 2 ** self.depth or x.shape[-2] % 2 ** self.depth:
-            raise ValueError(f"input height and width must be multiples of {2 ** self.depth}, got {tuple(x.shape[-2:])}")
+            raise ValueError(f"x: height and width must be multiples of {2 ** self.depth}, got {tuple(x.shape[-2:])}")
         x = (x - 0.5) / 0.25
         skips = []
         for i, block in enumerate(self.down):

@@ -78,7 +78,7 @@ class TinyViT(nn.Module):
                  registers: int = 0):
         super().__init__()
         if img_size % patch_size:
-            raise ValueError(f"img_size ({img_size}) must be a multiple of patch_size ({patch_size})")
+            raise ValueError(f"patch_size ({patch_size}) must divide img_size ({img_size})")
         self.img_size, self.patch_size, self.dim = img_size, patch_size, dim
         self.grid = img_size // patch_size
         self.num_registers = registers
@@ -119,7 +119,7 @@ class TinyViT(nn.Module):
             raise ValueError(f"images must have shape [B, 3, H, W], got {tuple(images.shape)}")
         h, w = images.shape[-2] // self.patch_size, images.shape[-1] // self.patch_size
         if h * self.patch_size != images.shape[-2] or w * self.patch_size != images.shape[-1]:
-            raise ValueError(f"image side must be a multiple of patch_size={self.patch_size}, "
+            raise ValueError(f"images: side must be a multiple of patch_size={self.patch_size}, "
                              f"got {tuple(images.shape[-2:])}")
         x = self.patch_embed((images - self.mean) / self.std).flatten(2).transpose(1, 2)  # [B, N, dim]
         if mask is not None:
@@ -199,6 +199,9 @@ def _renames(depth: int) -> dict[str, str]:
 def from_official_dino(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """A state dict of DINO's ``vision_transformer.py`` (e.g. ``dino_deitsmall8_pretrain.pth``) as
     :class:`TinyViT` names it. The mask token (iBOT's, not in DINO) is set to zeros."""
+    if not isinstance(state, dict) or "cls_token" not in state or not any(k.startswith("blocks.") for k in state):
+        raise ValueError("state must be a DINO ViT state dict (with cls_token and blocks.*), got "
+                         f"{sorted(state)[:4] if isinstance(state, dict) else type(state).__name__}")
     depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
     names = _renames(depth)
     out = {names.get(k, k): v for k, v in state.items() if not k.startswith("head.")}

@@ -88,6 +88,8 @@ def yolo_targets(boxes: Tensor, labels: Tensor, grid: int = 8, num_classes: int 
 
 def yolo_boxes(cell_boxes: Tensor, image_size: int = 128) -> Tensor:
     """``[..., S, S, 4]`` of ``(x, y, sqrt w, sqrt h)`` in cell/relative units -> xyxy pixels."""
+    if cell_boxes.ndim < 3 or cell_boxes.shape[-1] != 4 or cell_boxes.shape[-2] != cell_boxes.shape[-3]:
+        raise ValueError(f"cell_boxes must be [..., S, S, 4], got {tuple(cell_boxes.shape)}")
     S = cell_boxes.shape[-2]
     cell = image_size / S
     i = torch.arange(S, dtype=cell_boxes.dtype, device=cell_boxes.device).view(S, 1)
@@ -148,7 +150,9 @@ def yolo_loss(pred: Tensor, target: Tensor, boxes_per_cell: int = 2, lambda_coor
 def yolo_decode(pred: Tensor, boxes_per_cell: int = 2, image_size: int = 128, score_thresh: float = 0.05,
                 nms_thresh: float = 0.5, max_dets: int = 100) -> list[dict]:
     """Detections: class-specific score = confidence x P(class | object), then per-class NMS."""
-    B = boxes_per_cell
+    B = number("boxes_per_cell", boxes_per_cell, low=1, integer=True)
+    if pred.ndim != 4 or pred.shape[1] != pred.shape[2] or pred.shape[-1] <= 5 * B:
+        raise ValueError(f"pred must be [N, S, S, 5B + C] with B = {B} and C >= 1, got {tuple(pred.shape)}")
     out = []
     for p in pred:
         S = p.shape[0]
