@@ -72,7 +72,7 @@ def label_anchors(anchors: Tensor, gt_boxes: Tensor, pos_iou: float = 0.7, neg_i
     number("pos_iou", pos_iou, low=neg_iou, high=1)
     n = anchors.shape[0]
     labels = torch.full((n,), -1, dtype=torch.int64, device=anchors.device)
-    if gt_boxes.shape[0] == 0:
+    if gt_boxes.shape[0] == 0 or n == 0:
         labels[:] = 0
         return labels, torch.zeros(n, dtype=torch.int64, device=anchors.device)
     iou = box_iou(anchors, gt_boxes).nan_to_num(0.0)  # [N, G]
@@ -99,6 +99,8 @@ def sample_balanced(labels: Tensor, batch_size: int = 256, positive_fraction: fl
     number("positive_fraction", positive_fraction, low=0, low_open=True, high=1)
     # 2-D labels would give 2-D nonzero() rows, flattened into meaningless indices
     tensor("labels", labels, ndim=1, floating=False)
+    if labels.numel() and ((labels < -1) | (labels > 1)).any():
+        raise ValueError("labels must be 1 (positive), 0 (negative) or -1 (ignored)")
     pos = torch.nonzero(labels >= 1).flatten()
     neg = torch.nonzero(labels == 0).flatten()
     n_pos = min(len(pos), int(batch_size * positive_fraction))

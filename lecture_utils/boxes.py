@@ -109,7 +109,7 @@ def clip_boxes_to_image(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     check_boxes(boxes, "boxes")
     if not isinstance(size, (tuple, list, torch.Size)) or len(size) != 2:
         raise ValueError(f"size must be (height, width), got {size!r}")
-    height, width = (number(f"size[{i}]", v, low=0) for i, v in enumerate(size))
+    height, width = (number(f"size[{i}]", v, low=0, low_open=True) for i, v in enumerate(size))
     x = boxes[..., 0::2].clamp(min=0, max=width)
     y = boxes[..., 1::2].clamp(min=0, max=height)
     return torch.stack((x, y), dim=-1).reshape(boxes.shape)
@@ -218,6 +218,8 @@ def _check_scores(scores: Tensor, n: int, name: str = "scores") -> None:
     if not isinstance(scores, Tensor) or scores.ndim != 1 or scores.shape[0] != n:
         shape = tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__
         raise ValueError(f"{name} must be a 1-D tensor with one entry per box ({n}), got {shape}")
+    if scores.dtype == torch.bool:
+        raise TypeError(f"{name} must be numbers, got dtype {scores.dtype}")
     if scores.is_floating_point() and torch.isnan(scores).any():
         raise ValueError(f"{name} contains NaN")
 
@@ -232,7 +234,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     if boxes.ndim != 2:
         raise ValueError(f"boxes must have shape [N, 4], got {tuple(boxes.shape)}")
     _check_scores(scores, boxes.shape[0])
-    number("iou_threshold", iou_threshold)
+    number("iou_threshold", iou_threshold, low=0, high=1)  # an IoU lies in [0, 1]; torchvision takes any
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     order = torch.argsort(scores, descending=True, stable=True)
@@ -262,6 +264,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     _check_scores(idxs, boxes.shape[0], "idxs")
     if idxs.is_floating_point() or idxs.dtype == torch.bool:
         raise TypeError(f"idxs must hold integer category ids, got dtype {idxs.dtype}")
+    number("iou_threshold", iou_threshold, low=0, high=1)
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
     offset = boxes.max() - boxes.min() + 1

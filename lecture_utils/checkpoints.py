@@ -83,6 +83,8 @@ def _check_meta(value, where: str = "meta") -> None:
 def save_checkpoint(model: torch.nn.Module, name: str, meta: dict | None = None,
                     directory: Path | str = CHECKPOINT_DIR) -> str:
     """Save ``model``'s weights (and plain-data ``meta``) as ``name`` and record its sha256."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_name(name)
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
@@ -110,7 +112,8 @@ def load_checkpoint(model: torch.nn.Module, name: str, directory: Path | str = C
         try:  # weights_only: a file that smuggles code in is refused here, never run
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # noqa: BLE001 - truncated zip, foreign pickle: all mean "unusable"
-            problem = f"{path} cannot be read ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
+            first_line = (str(err).splitlines() or [""])[0][:120]
+            problem = f"{path} cannot be read ({type(err).__name__}: {first_line})"
         else:
             problem = _fit_problem(model, payload, name)
     if problem:
@@ -142,8 +145,9 @@ def _file_problem(directory: Path, name: str) -> tuple[str | None, str | None]:
 def _fit_problem(model: torch.nn.Module, payload, name: str) -> str | None:
     """Why ``payload`` cannot be loaded into ``model`` (checked before loading: a failed
     ``load_state_dict`` would leave the model half-overwritten), or None."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict):
-        return f"{name} is not a course checkpoint (a dict with 'state_dict' and 'meta')"
+    if (not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict)
+            or not isinstance(payload.get("meta", {}), dict)):
+        return f"{name} is not a course checkpoint (a dict with 'state_dict' and a dict 'meta')"
     state, own = payload["state_dict"], model.state_dict()
     missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
     if missing or unexpected:
@@ -153,4 +157,6 @@ def _fit_problem(model: torch.nn.Module, payload, name: str) -> str | None:
         if not isinstance(value, torch.Tensor) or value.shape != own[key].shape:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
             return f"{name} does not fit this model: {key} is {shape}, the model has {tuple(own[key].shape)}"
+        if value.is_floating_point() and not torch.isfinite(value).all():  # a diverged run, saved anyway
+            return f"{name} holds NaN or infinite weights ({key})"
     return None

@@ -20,7 +20,7 @@ import numbers
 import torch
 from torch import Tensor
 
-__all__ = ["number", "probability", "tensor", "class_ids"]
+__all__ = ["number", "probability", "tensor", "class_ids", "widths", "decoding"]
 
 
 def number(name: str, value, *, low: float | None = None, high: float | None = None,
@@ -77,3 +77,17 @@ def class_ids(name: str, value, low: int, high: int | None = None) -> Tensor:
         raise ValueError(f"{name} must lie in [{low}, {'...' if high is None else high}], got values in "
                          f"[{int(value.min())}, {int(value.max())}]")
     return value
+
+
+def widths(name: str, value, min_len: int = 1) -> tuple[int, ...]:
+    """A network's channel widths: a tuple of at least ``min_len`` positive ints."""
+    if not isinstance(value, (tuple, list)) or len(value) < min_len:
+        raise ValueError(f"{name} must be a tuple of at least {min_len} positive ints, got {value!r}")
+    return tuple(number(f"{name}[{i}]", w, low=1, integer=True) for i, w in enumerate(value))
+
+
+def decoding(score_thresh, nms_thresh, max_dets) -> None:
+    """The knobs that turn a detector's scores into detections (R-CNN's and YOLO's decoders)."""
+    number("score_thresh", score_thresh, low=0, high=1)
+    number("nms_thresh", nms_thresh, low=0, high=1)
+    number("max_dets", max_dets, low=1, integer=True)  # a negative one would slice off the last boxes

@@ -7,6 +7,7 @@ import copy
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .checks import number
 from .timing import seconds_per_call
 
 __all__ = ["model_cost"]
@@ -17,12 +18,15 @@ def model_cost(model: torch.nn.Module, size: int = 128, batch: int = 4, repeats:
     """Measure ``model`` on a random ``[batch, 3, size, size]`` input, on the CPU, in eval mode.
 
     A CPU copy of the model is measured (the caller's model stays where it is, in its mode), on an
-    input drawn from a local generator (the global one is not touched). Returns ``GFLOPs`` and ``activation_MB`` (float32 outputs of every conv layer) per image, the
+    input drawn from a local generator (the global one is not touched). Returns ``GFLOPs`` and
+    ``activation_MB`` (float32 outputs of every conv layer) per image, the
     number of ``parameters`` and ``ms_per_image`` (the best of ``repeats`` timed runs; the two passes
     above warm up).
     """
-    if size < 1 or batch < 1 or repeats < 1:
-        raise ValueError(f"size, batch and repeats must be positive, got {size}, {batch}, {repeats}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for name, value in (("size", size), ("batch", batch), ("repeats", repeats)):
+        number(name, value, low=1, integer=True)
     model = copy.deepcopy(model).cpu().eval()
     x = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     with FlopCounterMode(display=False) as counter:

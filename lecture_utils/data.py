@@ -176,6 +176,8 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     for name, v in (("seed", seed), ("index", index)):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
             raise ValueError(f"{name} must be a non-negative int, got {v!r}")
+    if config is not None and not isinstance(config, SceneConfig):
+        raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
     cfg = config or SceneConfig()
     n = cfg.image_size
     rng = np.random.default_rng([int(seed), int(index)])
@@ -318,6 +320,8 @@ def detection_collate(batch):
     """Keep images and targets as tuples: detection targets differ in length per image."""
     if len(batch) == 0:
         raise ValueError("batch is empty")
+    if not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in batch):
+        raise TypeError("batch must be a list of (image, target) pairs, as SyntheticScenes returns them")
     return tuple(zip(*batch, strict=True))
 
 
@@ -325,7 +329,13 @@ def detection_collate(batch):
 
 def mask_to_rle(mask: torch.Tensor | np.ndarray) -> dict:
     """Uncompressed COCO RLE of a 2-D boolean mask (column-major runs, starting with 0s)."""
-    m = np.asarray(mask, dtype=bool)
+    raw = np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask)
+    if raw.dtype != bool:
+        if not np.issubdtype(raw.dtype, np.integer):  # a probability map is not a mask
+            raise TypeError(f"mask must be boolean or 0/1 integers (threshold probabilities first), got {raw.dtype}")
+        if raw.size and not np.isin(raw, (0, 1)).all():
+            raise ValueError("mask must hold 0/1 values")
+    m = raw.astype(bool)
     if m.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {m.shape}")
     flat = m.flatten(order="F")
@@ -345,6 +355,8 @@ def rle_to_mask(rle: dict) -> np.ndarray:
     counts = rle["counts"]
     if not isinstance(counts, list):
         raise ValueError("rle: only uncompressed RLE (a list of counts) is supported here")
+    if any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0 for c in counts):
+        raise ValueError("rle: counts must be non-negative ints")
     values = np.arange(len(counts)) % 2 == 1
     flat = np.repeat(values, counts)
     if flat.size != h * w:
@@ -359,6 +371,8 @@ def to_coco(samples, classes: tuple[str, ...] = CLASSES, with_masks: bool = True
     target)`` pairs from :class:`SyntheticScenes`. Category ids are the 1-based labels;
     ``bbox`` is ``[x, y, w, h]``; ``area`` is the visible mask area.
     """
+    if not classes or not all(isinstance(c, str) for c in classes):
+        raise ValueError(f"classes must be a non-empty tuple of names, got {classes!r}")
     images, annotations = [], []
     ann_id = 1
     for i, sample in enumerate(samples):
@@ -374,6 +388,9 @@ def to_coco(samples, classes: tuple[str, ...] = CLASSES, with_masks: bool = True
         image_id = int(target["image_id"])
         images.append({"id": image_id, "width": int(w), "height": int(h),
                        "file_name": f"scene_{image_id:06d}.png"})
+        labels = torch.as_tensor(target["labels"])
+        if labels.numel() and (int(labels.min()) < 1 or int(labels.max()) > len(classes)):
+            raise ValueError(f"samples[{i}]: labels must lie in 1..{len(classes)} (one per class name)")
         masks = target.get("masks")
         for j, (box, label) in enumerate(zip(target["boxes"].tolist(), target["labels"].tolist(), strict=True)):
             x1, y1, x2, y2 = box

@@ -33,6 +33,11 @@ DIFFUSION_SCENES = SceneConfig(image_size=32, min_objects=1, max_objects=2, size
 
 def to_model_range(images: Tensor) -> Tensor:
     """[0, 1] images -> [-1, 1], the range the noise schedule is designed for."""
+    if not isinstance(images, Tensor) or not images.is_floating_point():
+        # uint8 * 2 would wrap around; 0..255 floats would be 255 times too bright for the schedule
+        raise TypeError(f"images must be a float tensor in [0, 1], got {getattr(images, 'dtype', type(images))}")
+    if images.numel() and not (torch.isfinite(images).all() and images.min() >= 0 and images.max() <= 1):
+        raise ValueError("images must lie in [0, 1] (divide 8-bit images by 255)")
     return images * 2 - 1
 
 
@@ -66,6 +71,8 @@ class NoiseSchedule:
 
         Without ``noise``, eps is drawn on the CPU from ``generator`` (the global generator when
         ``None``) and moved to ``x0``'s device: the same draw on every device."""
+        if not torch.isfinite(x0).all():
+            raise ValueError("x0 contains NaN or infinite values")
         if noise is None:
             noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
         elif noise.shape != x0.shape:  # a [1, C, H, W] noise would broadcast: one draw for all images
@@ -115,6 +122,12 @@ class DenoisingUNet(nn.Module):
 
     def __init__(self, widths=(32, 64, 128, 256), in_channels: int = 3, time_dim: int = 128):
         super().__init__()
+        if not isinstance(widths, (tuple, list)) or len(widths) < 2:
+            raise ValueError(f"widths must list at least two levels, got {widths!r}")
+        for k, w in enumerate(widths):
+            number(f"widths[{k}]", w, low=1, integer=True)
+        number("in_channels", in_channels, low=1, integer=True)
+        number("time_dim", time_dim, low=2, integer=True)
         self.time_dim = time_dim
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
         self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1)
@@ -134,6 +147,8 @@ class DenoisingUNet(nn.Module):
         self.depth = len(widths) - 1
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.stem.in_channels:
+            raise ValueError(f"x must be [N, {self.stem.in_channels}, H, W] images, got {getattr(x, 'shape', type(x))}")
         if x.shape[-1] % 2 ** self.depth or x.shape[-2] % 2 ** self.depth:
             raise ValueError(f"input height and width must be multiples of {2 ** self.depth}, got {tuple(x.shape[-2:])}")
         if t.shape != (x.shape[0],):
@@ -157,6 +172,8 @@ def diffusion_loss(model: nn.Module, schedule: NoiseSchedule, images: Tensor,
 
     Steps and noise are drawn on the CPU from ``generator`` (the global generator when ``None``,
     which ``train.fit`` seeds in a fork) and moved to the images' device."""
+    if not isinstance(images, Tensor) or images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"images must be a non-empty batch [N, C, H, W], got {getattr(images, 'shape', type(images))}")
     x0 = to_model_range(images)
     t = torch.randint(0, schedule.steps, (x0.shape[0],), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)

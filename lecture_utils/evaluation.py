@@ -89,6 +89,8 @@ def evaluate_detector(model: torch.nn.Module, scenes: list[dict], device: Device
 def open_vocab_targets(scenes: list[dict], prompt_combos: list[int]) -> list[dict]:
     """Re-label scenes for a vocabulary of prompts: an object's label is the 1-based index of the
     prompt naming its (colour, shape) pair; objects no prompt names are dropped."""
+    if not prompt_combos:
+        raise ValueError("prompt_combos must name at least one (colour, shape) pair")
     lookup = {c: i + 1 for i, c in enumerate(prompt_combos)}
     out = []
     for i, s in enumerate(scenes):

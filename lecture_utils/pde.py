@@ -33,6 +33,9 @@ import torch
 from scipy.sparse.linalg import spsolve
 from tqdm.auto import tqdm
 
+from .checks import number
+from .runtime import BUILD_DIR
+
 __all__ = ["cell_centres", "assemble_operator", "solve", "random_field", "sample_coefficient",
            "sample_forcing", "make_pde_dataset", "relative_l2", "radial_spectrum", "A_LOW", "A_HIGH"]
 
@@ -109,8 +112,13 @@ def random_field(n: int, rng: np.random.Generator, *, modes: int = 12, alpha: fl
     function of (x, y), not of the grid: the same draw can be evaluated at any resolution, which
     is what the resolution-transfer test needs. Normalised to unit standard deviation.
     """
-    if n < 2 or modes < 1 or size < 1:
-        raise ValueError(f"n >= 2, modes >= 1 and size >= 1 are required, got n={n}, modes={modes}, size={size}")
+    number("n", n, low=2, integer=True)
+    number("modes", modes, low=1, integer=True)
+    number("size", size, low=1, integer=True)
+    number("alpha", alpha, low=0, low_open=True)
+    number("tau", tau, low=0)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
     k = np.arange(-modes, modes + 1)
     kx, ky = np.meshgrid(k, k, indexing="xy")
     amplitude = (4 * math.pi ** 2 * (kx ** 2 + ky ** 2) + tau ** 2) ** (-alpha / 2)
@@ -132,7 +140,7 @@ def sample_forcing(n: int, rng: np.random.Generator, size: int = 1) -> np.ndarra
 
 
 def make_pde_dataset(num: int, n: int, seed: int, *, resolutions: tuple[int, ...] = (),
-                     cache_dir: str | Path | None = "build/pde", desc: str | None = None) -> dict:
+                     cache_dir: str | Path | None = BUILD_DIR / "pde", desc: str | None = None) -> dict:
     """``num`` samples ``{"a", "f", "u"}`` (float32 tensors ``[num, n, n]``) and the solver time.
 
     Sample k uses the generator ``default_rng([seed, k])``, so the same k gives the same
@@ -176,10 +184,15 @@ def make_pde_dataset(num: int, n: int, seed: int, *, resolutions: tuple[int, ...
 
 def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-sample ``||pred - target|| / ||target||`` over the last two dimensions."""
+    for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if pred.shape != target.shape:
         raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
-    diff = (pred - target).flatten(-2).norm(dim=-1)
-    return diff / target.flatten(-2).norm(dim=-1).clamp_min(1e-12)
+    scale = target.flatten(-2).norm(dim=-1)
+    if (scale == 0).any():  # the error relative to nothing is undefined (the clamp gave 1e12)
+        raise ValueError("target has a sample of zero norm: its relative error is undefined")
+    return (pred - target).flatten(-2).norm(dim=-1) / scale
 
 
 def radial_spectrum(field: np.ndarray) -> np.ndarray:

@@ -22,6 +22,12 @@ class PixelMLP(nn.Module):
 
     def __init__(self, in_dim: int, num_classes: int, hidden: tuple[int, int] = (128, 32)):
         super().__init__()
+        number("in_dim", in_dim, low=1, integer=True)
+        number("num_classes", num_classes, low=2, integer=True)
+        if len(hidden) != 2:
+            raise ValueError(f"hidden must be two widths, got {hidden!r}")
+        for k, h in enumerate(hidden):
+            number(f"hidden[{k}]", h, low=1, integer=True)
         self.net = nn.Sequential(
             nn.Linear(in_dim, hidden[0]), nn.ReLU(), nn.BatchNorm1d(hidden[0]),
             nn.Linear(hidden[0], hidden[1]), nn.ReLU(), nn.BatchNorm1d(hidden[1]),
@@ -74,6 +80,8 @@ def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, 
     number("lr", lr, low=0, low_open=True)
     if labels.is_floating_point():
         raise TypeError(f"labels must hold integer class ids, got {labels.dtype}")
+    if not features.is_floating_point() or not torch.isfinite(features).all():
+        raise ValueError("features must be finite floating-point values")
     c = features.shape[1]
     x = features.permute(0, 2, 3, 1).reshape(-1, c)
     y = labels.reshape(-1).long().to(features.device)

@@ -31,6 +31,8 @@ DINO_VITS8_URL = "https://dl.fbaipublicfiles.com/dino/dino_deitsmall8_pretrain/d
 
 def cached_weights_path(weights) -> Path:
     """Where torch's hub cache keeps the file of a torchvision ``Weights`` entry."""
+    if not isinstance(getattr(weights, "url", None), str):
+        raise TypeError(f"weights must be a torchvision Weights entry (with a url), got {weights!r}")
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 

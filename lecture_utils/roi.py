@@ -16,6 +16,7 @@ from torch import Tensor
 from torchvision.ops import roi_align
 
 from .boxes import check_boxes
+from .checks import number
 
 __all__ = ["to_roi_format", "roi_pool", "crop_and_warp"]
 
@@ -31,6 +32,7 @@ def to_roi_format(boxes) -> Tensor:
         return torch.cat(parts) if parts else torch.zeros((0, 5), device=_first_device(boxes))
     if not isinstance(boxes, Tensor) or boxes.ndim != 2 or boxes.shape[1] != 5:
         raise ValueError("boxes must be Tensor[K, 5] (batch index, x1, y1, x2, y2) or a list of Tensor[L, 4]")
+    check_boxes(boxes[:, 1:], "boxes")  # NaN or infinite corners crash torchvision's kernels
     return boxes
 
 
@@ -51,9 +53,10 @@ def _round_half_away(x: Tensor) -> Tensor:
 
 
 def _pair(size) -> tuple[int, int]:
-    if isinstance(size, int):
+    if isinstance(size, int) and not isinstance(size, bool):
         size = (size, size)
-    if len(size) != 2 or any((not isinstance(s, int)) or s < 1 for s in size):
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size)):
         raise ValueError(f"output_size must be a positive int or a pair of them, got {size!r}")
     return tuple(size)
 
@@ -68,9 +71,9 @@ def roi_pool(input: Tensor, boxes, output_size, spatial_scale: float = 1.0) -> T
     if not isinstance(input, Tensor) or input.ndim != 4:
         raise ValueError(f"input must be a tensor [N, C, H, W], got {getattr(input, 'shape', type(input))}")
     rois = to_roi_format(boxes).to(input.dtype)
+    _check_batch_index(rois, input.shape[0])
     ph_n, pw_n = _pair(output_size)
-    if not spatial_scale > 0:
-        raise ValueError(f"spatial_scale must be positive, got {spatial_scale}")
+    number("spatial_scale", spatial_scale, low=0, low_open=True)
     _, channels, height, width = input.shape
     out = input.new_zeros((rois.shape[0], channels, ph_n, pw_n))
     if rois.shape[0] == 0:
@@ -102,12 +105,14 @@ def crop_and_warp(images: Tensor, boxes, size: int = 32, context: float = 0.0) -
     adds 16 pixels of context around a 227-pixel warp). Bilinear resampling is done by
     ``roi_align`` with one sample per output pixel, which is exactly a bilinear resize of the crop.
     """
-    if not isinstance(images, Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be a tensor [N, C, H, W], got {getattr(images, 'shape', type(images))}")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
-    if not context > -0.5:  # -0.5 shrinks a box to its centre; below that it would turn inside out
-        raise ValueError(f"context must be > -0.5, got {context!r}")
+    if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images must be a tensor [N, C, H, W] with C = 1 or 3 (not [N, H, W, C]), got "
+                         f"{getattr(images, 'shape', type(images))}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be floating point (roi_align interpolates), got {images.dtype}")
+    number("size", size, low=1, integer=True)
+    # -0.5 shrinks a box to its centre; below that it would turn inside out (and inf crashes roi_align)
+    number("context", context, low=-0.5, low_open=True)
     # the RoIs go where the images are: roi_align's CUDA kernel refuses CPU boxes
     rois = to_roi_format(boxes).to(device=images.device, dtype=images.dtype)
     _check_batch_index(rois, images.shape[0])

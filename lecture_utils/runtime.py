@@ -49,6 +49,7 @@ __all__ = [
     "DATA_DIR",
     "get_device",
     "model_device",
+    "as_device",
     "resolve_device",
     "seed_everything",
     "set_threads",
@@ -137,17 +138,27 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def as_device(device: torch.device | str, name: str = "device") -> torch.device:
+    """``torch.device(device)``, with an error that names the argument for a string torch rejects."""
+    if isinstance(device, torch.device):
+        return device
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name} must be a device such as 'cpu', 'cuda', 'cuda:1' or 'mps', got {device!r}") from err
+
+
 def resolve_device(model: torch.nn.Module, device: torch.device | str | None) -> torch.device:
     """Rule 3: ``device=None`` means the model's current device; otherwise the model moves there."""
-    target = model_device(model) if device is None else torch.device(device)
+    target = model_device(model) if device is None else as_device(device)
     model.to(target)
     return target
 
 
 def seed_everything(seed: int = 0) -> int:
     """Seed Python, NumPy and torch (all devices) so that a run repeats on the same device."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -64,7 +64,9 @@ def _to_float_hwc(image) -> np.ndarray:
         image = image / 255.0
     if not np.isfinite(image).all():
         raise ValueError("image contains NaN or infinite values")
-    return np.clip(image.astype(np.float64), 0.0, 1.0)
+    if image.min() < 0 or image.max() > 1:  # clipping 0..255 floats would make the image all white
+        raise ValueError(f"image must be uint8 or floats in [0, 1], got values in [{image.min()}, {image.max()}]")
+    return image.astype(np.float64)
 
 
 def _convert(image: np.ndarray, space: str) -> np.ndarray:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from .boxes import box_convert, box_iou, check_boxes
+from .checks import class_ids, number
 
 __all__ = ["noisy_detections"]
 
@@ -37,8 +38,12 @@ def noisy_detections(targets: Sequence[Mapping], *, loc_noise: float = 0.05, mis
                     ("duplicate_rate", duplicate_rate)):
         if not 0 <= v <= 1:
             raise ValueError(f"{name} must be a probability in [0, 1], got {v}")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    number("num_classes", num_classes, low=1, integer=True)
+    number("image_size", image_size, low=0, low_open=True)
+    if not isinstance(targets, Sequence) or not all(isinstance(t, Mapping) for t in targets):
+        raise TypeError("targets must be a list of dicts (one per image) with 'boxes' and 'labels'")
+    for i, t in enumerate(targets):
+        class_ids(f"targets[{i}]['labels']", t["labels"], 1, num_classes)
     g = torch.Generator().manual_seed(seed)
     out = []
     for target in targets:

@@ -57,6 +57,9 @@ def encoder_files_problem(model_dir: Path) -> str | None:
     """Which bundled file is missing or differs from :data:`ENCODER_SHA256`, or None."""
     from .checkpoints import sha256_of
 
+    if not isinstance(model_dir, (str, Path)):
+        raise TypeError(f"model_dir must be a path, got {type(model_dir).__name__}")
+    model_dir = Path(model_dir)
     for name, digest in ENCODER_SHA256.items():
         path = model_dir / name
         if not path.exists():

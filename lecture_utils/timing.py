@@ -21,8 +21,9 @@ __all__ = ["synchronize", "timed", "seconds_per_call"]
 def synchronize(device: torch.device | str | None = None) -> None:
     """Block until ``device`` has finished its queued work (nothing to wait for on the CPU)."""
     from .emulation import emulated_device
+    from .runtime import as_device
 
-    device = torch.device(device) if device is not None else None
+    device = as_device(device) if device is not None else None
     if device is None or device.type == "cpu" or device == emulated_device():
         return
     if device.type == "cuda":

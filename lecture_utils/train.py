@@ -13,6 +13,7 @@ generator as it was.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 
 import torch
@@ -93,8 +94,12 @@ def _fit(model, steps, batches, loss_fn, lr, desc, weight_decay) -> list[float]:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps))
     history = []
     bar = tqdm(range(steps), desc=desc, mininterval=1.0)
-    for _ in bar:
-        losses = loss_fn(model, next(batches))
+    for step in bar:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            raise ValueError(f"batches ran out after {step} of {steps} steps: give an endless stream") from None
+        losses = loss_fn(model, batch)
         loss = sum(losses.values())
         opt.zero_grad()
         loss.backward()
@@ -102,6 +107,8 @@ def _fit(model, steps, batches, loss_fn, lr, desc, weight_decay) -> list[float]:
         opt.step()
         sched.step()
         history.append(loss.item())
+        if not math.isfinite(history[-1]):  # stop here rather than train on: every step after is NaN too
+            raise ValueError(f"the loss is {history[-1]} at step {step} ({sorted(losses)}): lower lr or check the data")
         bar.set_postfix(loss=f"{sum(history[-20:]) / len(history[-20:]):.3f}", refresh=False)
     model.eval()
     return history
@@ -135,6 +142,8 @@ def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size
     L2 error as the loss; mini-batches are drawn from epochs shuffled with ``seed``."""
     from .pde import relative_l2
 
+    if not isinstance(data, dict) or any(k not in data for k in ("a", "f", "u")):
+        raise ValueError("data must be make_pde_dataset's dict with 'a', 'f' and 'u'")
     num = len(data["a"])
     if batch_size < 1 or batch_size > num:
         raise ValueError(f"batch_size must be in [1, {num}], got {batch_size}")

@@ -52,7 +52,10 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
         number(name, v, low=m, integer=True)
     if output_padding >= max(stride, dilation):
         raise ValueError(f"output_padding must be smaller than stride or dilation, got {output_padding}")
-    return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    size = (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if size < 1:  # the padding crops away more than the transposed convolution produces
+        raise ValueError(f"padding {padding} removes the whole output (it would have length {size})")
+    return size
 
 
 def conv1d_matrix(kernel: Tensor, n: int, stride: int = 1, padding: int = 0) -> Tensor:
@@ -80,6 +83,8 @@ def conv2d_matrix(kernel: Tensor, size: tuple[int, int], stride: int = 1, paddin
     kernel = torch.as_tensor(kernel)
     if kernel.ndim != 2:
         raise ValueError(f"kernel must be 2-D, got shape {tuple(kernel.shape)}")
+    if not isinstance(size, (tuple, list)) or len(size) != 2:
+        raise ValueError(f"size must be (height, width), got {size!r}")
     h, w = size
     kh, kw = kernel.shape
     oh, ow = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from matplotlib import patches
 
-from .checks import class_ids
+from .checks import class_ids, number
 
 __all__ = [
     "use_lecture_style",
@@ -43,7 +43,10 @@ def use_lecture_style() -> None:
 
 
 def class_colour(label: int) -> str:
-    return PALETTE[int(label) % len(PALETTE)] if int(label) > 0 else "#FFFFFF"
+    """The palette colour of class ``label`` (1-based); white for the background, 0."""
+    label = label.item() if isinstance(label, torch.Tensor) else label
+    label = number("label", label, low=0, integer=True)
+    return PALETTE[label % len(PALETTE)] if label > 0 else "#FFFFFF"
 
 
 def to_numpy_image(image) -> np.ndarray:
@@ -55,8 +58,8 @@ def to_numpy_image(image) -> np.ndarray:
         image = np.transpose(image, (1, 2, 0))
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    if image.ndim not in (2, 3):
-        raise ValueError(f"image must be 2-D or 3-D, got shape {image.shape}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
+        raise ValueError(f"image must be [H, W], [H, W, 3] or [3, H, W], got shape {image.shape}")
     if image.dtype != np.uint8:
         image = np.clip(image, 0, 1)
     return image
@@ -74,7 +77,10 @@ def draw_boxes(image, boxes, labels=None, scores=None, *, class_names=None, ax=N
     ax = _axis(ax)
     if image is not None:
         ax.imshow(to_numpy_image(image))
-    boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    boxes = torch.as_tensor(boxes, dtype=torch.float32)
+    if boxes.numel() and boxes.shape[-1] != 4:
+        raise ValueError(f"boxes must be [N, 4] (x1, y1, x2, y2), got shape {tuple(boxes.shape)}")
+    boxes = boxes.reshape(-1, 4)
     n = len(boxes)
     if labels is not None and len(labels) != n:
         raise ValueError(f"labels has {len(labels)} entries for {n} boxes")
@@ -109,7 +115,11 @@ def overlay_masks(image, masks, labels=None, *, ax=None, alpha=0.55, title=None,
         img = np.stack([img] * 3, -1)
     if img.max() > 1:
         img = img / 255.0
-    masks = torch.as_tensor(masks).bool().cpu()
+    number("alpha", alpha, low=0, high=1)
+    masks = torch.as_tensor(masks).cpu()
+    if masks.is_floating_point():  # a probability map is not a mask
+        raise TypeError(f"masks must be boolean (threshold probabilities first), got {masks.dtype}")
+    masks = masks.bool()
     if masks.ndim == 2:
         masks = masks[None]
     if masks.ndim != 3 or tuple(masks.shape[1:]) != img.shape[:2]:  # reshape would scramble [N, W, H]
@@ -167,8 +177,9 @@ def image_grid(images, titles=None, ncols: int = 4, size: float = 3.5):
     images = list(images)
     if not images:
         raise ValueError("images is empty")
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    number("ncols", ncols, low=1, integer=True)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles has {len(titles)} entries for {len(images)} images")
     nrows = (len(images) + ncols - 1) // ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -233,6 +244,7 @@ def plot_losses(history, title: str = "потери падают", ylabel: str =
     history = np.asarray(history, dtype=float)
     if history.ndim != 1 or len(history) == 0:
         raise ValueError("history must be a non-empty 1-D sequence of losses")
+    number("window", window, low=1, integer=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     ax.plot(history, alpha=0.4, label="шаг")

@@ -9,18 +9,32 @@ Two kinds of case, shared by ``tests/test_bad_inputs.py`` (every case must hold)
 * :class:`Edge` - a valid edge input (empty predictions, empty ground truth, ...): the call must
   return, and ``check(result)`` must hold (the defined result).
 
+Run as a script, it counts how every case fares on this checkout or another one (e.g. an old
+commit checked out with ``git worktree add``)::
+
+    python tests/api_probe.py [--repo ../old-checkout] [--list]
+
+Bad inputs come out ``clear``, ``unclear`` (another error, or a message that does not say what
+was wrong) or ``silent`` (a value came back: possibly wrong); edge inputs ``ok``, ``wrong`` or
+``error``; a case whose function that checkout lacks counts as ``missing``.
+
 Every call imports what it needs when it runs, so a checkout that lacks a function only loses
 that case.
 """
 
 from __future__ import annotations
 
+import argparse
+import collections
 import importlib
 import math
 import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -51,14 +65,15 @@ def names_argument(message: str, arg: str) -> bool:
 
 def outcome(case) -> str:
     """How a case fares: ``clear``/``unclear``/``silent`` (Bad) or ``ok``/``wrong``/``error`` (Edge)."""
+    edge = hasattr(case, "check")  # duck-typed: run as a script, this module is also imported as api_probe
     try:
         result = case.call()
     except Exception as err:  # noqa: BLE001 - classifying every failure is the point
-        if isinstance(case, Edge):
+        if edge:
             return "error"
         clear = isinstance(err, case.errors) and names_argument(str(err), case.arg)
         return "clear" if clear else "unclear"
-    if isinstance(case, Bad):
+    if not edge:
         return "silent"
     try:
         return "ok" if case.check(result) else "wrong"
@@ -496,3 +511,78 @@ CASES = [
     Bad("grid empty", lambda: draw(lambda: m("viz").image_grid([])), "images"),
     Edge("semantic ignored pixels", semantic_colours_of_ignored, lambda r: r[0] != r[1]),
 ]
+
+
+HERE = Path(__file__).resolve().parent.parent  # the checkout this table belongs to
+
+
+def _isolated(case) -> str:
+    """:func:`outcome` in a forked child, so that an input that crashes the interpreter (an old
+    checkout's roi_align on NaN boxes did) is counted as ``crash`` instead of ending the count."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: classify, report, leave without running the parent's clean-up
+        os.close(read)
+        try:
+            verdict = outcome(case)
+        except ImportError:
+            verdict = "missing"
+        os.write(write, verdict.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        verdict = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    return verdict if os.WIFEXITED(status) and verdict else "crash"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repo", type=Path, default=HERE, help="checkout whose lecture_utils is probed")
+    parser.add_argument("--list", action="store_true", help="name every case that is not clear/ok")
+    args = parser.parse_args()
+    sys.path.insert(0, str(args.repo.resolve()))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("LECTURE_METRICS_DIR", tempfile.mkdtemp())  # record() cases write nowhere real
+
+    import torch as _torch
+
+    import lecture_utils
+
+    _torch.set_num_threads(1)  # forked children must not inherit a busy thread pool
+
+    from api_probe_more import CASES as more  # the second, independent probe's cases
+
+    cases = CASES + more
+    print(f"probing {Path(lecture_utils.__file__).parent}")
+    counts: dict[str, collections.Counter] = {"bad": collections.Counter(), "edge": collections.Counter()}
+    failures = []
+    for case in cases:
+        kind = "edge" if hasattr(case, "check") else "bad"
+        try:
+            result = _isolated(case)
+        except ImportError:
+            result = "missing"
+        if result in ("unclear", "error"):  # a function the checkout lacks is missing, not unclear
+            try:
+                case.call()
+            except ImportError:
+                result = "missing"
+            except AttributeError as err:
+                if "module 'lecture_utils" in str(err):
+                    result = "missing"
+            except Exception:  # noqa: BLE001
+                pass
+        counts[kind][result] += 1
+        if result not in ("clear", "ok"):
+            failures.append((result, case.name))
+    print(f"{len(cases)} cases")
+    print("bad inputs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["bad"].items())))
+    print("edge inputs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["edge"].items())))
+    if args.list:
+        for result, name in sorted(failures):
+            print(f"  {result:8s} {name}")
+
+
+if __name__ == "__main__":
+    main()

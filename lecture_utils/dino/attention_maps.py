@@ -17,6 +17,9 @@ def cls_attention(model: nn.Module, images: Tensor, block: int = -1) -> Tensor:
     """Attention of [CLS] to every patch in block ``block`` (default: the last), ``[B, heads, h, w]``
     (each head sums to 1 over the patches, registers and [CLS] itself). The last block works for any
     model with ``get_last_selfattention`` and ``patch_size``, as DINO's released ViTs have."""
+    depth = len(getattr(model, "blocks", ()))
+    if block != -1 and not (isinstance(block, int) and -depth <= block < depth):
+        raise ValueError(f"block must index the model's {depth} blocks, got {block!r}")
     attention = model.get_last_selfattention(images) if block == -1 else model.get_selfattention(images, block)
     h, w = images.shape[-2] // model.patch_size, images.shape[-1] // model.patch_size
     first_patch = 1 + getattr(model, "num_registers", 0)
@@ -31,6 +34,8 @@ def attention_mass_mask(attention: Tensor, mass: float = 0.6) -> Tensor:
     number("mass", mass, low=0, low_open=True, high=1)
     if attention.ndim < 2:
         raise ValueError(f"attention must be [..., h, w], got {tuple(attention.shape)}")
+    if not torch.isfinite(attention).all() or (attention < 0).any():
+        raise ValueError("attention must be finite and non-negative (softmax weights)")
     flat = attention.flatten(-2)
     flat = flat / flat.sum(dim=-1, keepdim=True)
     values, order = flat.sort(dim=-1, descending=True)

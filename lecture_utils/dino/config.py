@@ -39,6 +39,7 @@ def dino_model(registers: int = 0) -> nn.ModuleDict:
 
 def supervised_model(num_classes: int = 3) -> nn.ModuleDict:
     """The same backbone with a linear classifier on [CLS]: which shapes a scene holds (multi-label)."""
+    number("num_classes", num_classes, low=1, integer=True)
     backbone = TinyViT(**VIT)
     return nn.ModuleDict({"backbone": backbone, "head": nn.Linear(backbone.dim, num_classes)})
 
@@ -46,6 +47,7 @@ def supervised_model(num_classes: int = 3) -> nn.ModuleDict:
 def scene_pool(count: int, seed: int = 0, offset: int = 0, config: SceneConfig = DINO_SCENES):
     """``count`` scenes as ``(images [count, 3, H, W] float, foreground [count, H, W] bool,
     shapes [count, C] float multi-hot of the classes present)``."""
+    number("count", count, low=1, integer=True)
     images, foreground, shapes = [], [], []
     for i in range(count):
         scene = make_scene(seed, offset + i, config)

@@ -18,6 +18,8 @@ def koleo_loss(features: Tensor, eps: float = 1e-8) -> Tensor:
     """
     if features.ndim != 2 or len(features) < 2:
         raise ValueError(f"features must be [B, D] with B >= 2, got {tuple(features.shape)}")
+    if not torch.isfinite(features).all():
+        raise ValueError("features contains NaN or infinite values")
     x = F.normalize(features, dim=-1, eps=eps)
     distances = torch.cdist(x, x)
     distances = distances + torch.eye(len(x), device=x.device) * 1e4  # exclude the point itself
@@ -48,6 +50,10 @@ def ibot_patch_loss(student_patch_logits: Tensor, teacher_patch_probs: Tensor, m
         raise ValueError(f"mask must be bool [B, N] = {tuple(student_patch_logits.shape[:2])}, "
                          f"got {mask.dtype} {tuple(mask.shape)}")
     number("student_temp", student_temp, low=0, low_open=True)
+    probs_ok = (teacher_patch_probs >= 0).all() and torch.allclose(
+        teacher_patch_probs.sum(-1), torch.ones((), dtype=teacher_patch_probs.dtype), atol=1e-3)
+    if not probs_ok:  # logits passed where the centred, sharpened softmax belongs
+        raise ValueError("teacher_patch_probs must be probabilities over K (non-negative, summing to 1)")
     if not mask.any():
         raise ValueError("mask selects no patch: iBOT needs masked patches")
     ce = torch.sum(-teacher_patch_probs * F.log_softmax(student_patch_logits / student_temp, dim=-1), dim=-1)
@@ -63,5 +69,8 @@ def gram_loss(student_patches: Tensor, anchor_patches: Tensor) -> Tensor:
     if student_patches.ndim != 3 or student_patches.shape[:2] != anchor_patches.shape[:2]:
         raise ValueError(f"student_patches and anchor_patches must be [B, N, D] with the same B and N, got "
                          f"{tuple(student_patches.shape)} and {tuple(anchor_patches.shape)}")
+    for name, t in (("student_patches", student_patches), ("anchor_patches", anchor_patches)):
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
     s, a = F.normalize(student_patches, dim=-1), F.normalize(anchor_patches, dim=-1)
     return ((s @ s.transpose(1, 2) - a @ a.transpose(1, 2)) ** 2).mean()

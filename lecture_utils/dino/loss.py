@@ -37,8 +37,13 @@ class DINOLoss(nn.Module):
         return F.softmax((teacher_logits - self.center) / self.teacher_temp, dim=-1)
 
     def forward(self, student_out: list[Tensor], teacher_out: list[Tensor]) -> Tensor:
-        if not teacher_out or len(student_out) < len(teacher_out):
-            raise ValueError("need at least one teacher view and as many student views")
+        for name, views in (("student_out", student_out), ("teacher_out", teacher_out)):
+            if not isinstance(views, (list, tuple)) or not all(isinstance(v, Tensor) for v in views):
+                raise TypeError(f"{name} must be a list of [B, K] logits, one per view")
+        if not teacher_out or len(student_out) < max(len(teacher_out), 2):
+            # every pair (teacher view i, student view j != i): one student view per teacher view has no pair
+            raise ValueError(f"student_out needs at least 2 views and as many as teacher_out, got "
+                             f"{len(student_out)} and {len(teacher_out)}")
         k = self.center.shape[1]
         for name, views in (("student_out", student_out), ("teacher_out", teacher_out)):
             for v in views:
@@ -46,6 +51,9 @@ class DINOLoss(nn.Module):
                     raise ValueError(f"{name} must hold [B, {k}] logits with one B, got {tuple(v.shape)}")
         if len(teacher_out[0]) == 0:  # the mean of no logits is NaN, and the centre would stay NaN
             raise ValueError("student_out and teacher_out are empty batches")
+        for name, views in (("student_out", student_out), ("teacher_out", teacher_out)):
+            if not all(torch.isfinite(v).all() for v in views):  # a NaN here would poison the centre for good
+                raise ValueError(f"{name} contains NaN or infinite logits")
         targets = [self.teacher_probs(t).detach() for t in teacher_out]
         total, pairs = 0.0, 0
         for i, target in enumerate(targets):
@@ -71,6 +79,10 @@ def entropy_stats(probs: Tensor) -> dict[str, float]:
     (entropy of the batch-mean distribution) near 0: every image goes to the same prototype
     (collapse to one dimension). A healthy run has low per-sample and high marginal entropy.
     """
+    if not isinstance(probs, Tensor) or probs.ndim != 2:
+        raise ValueError(f"probs must be [B, K] distributions, got {getattr(probs, 'shape', type(probs))}")
+    if (probs < 0).any() or not torch.allclose(probs.sum(-1), torch.ones(len(probs), dtype=probs.dtype), atol=1e-3):
+        raise ValueError("probs must be probability distributions (non-negative rows that sum to 1)")
     p = probs.clamp_min(1e-12)
     per_sample = -(p * p.log()).sum(dim=-1).mean()
     marginal = probs.mean(dim=0).clamp_min(1e-12)

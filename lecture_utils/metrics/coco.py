@@ -81,12 +81,17 @@ def _gt_arrays(coco_gt, img_index, cat_index):
         raise ValueError("coco_gt: an annotation bbox or area has NaN or infinite values")
     if n and (bbox[:, 2:] < 0).any():
         raise ValueError("coco_gt: an annotation bbox has a negative width or height")
+    if n and (area < 0).any():  # pycocotools would leave it outside every area range
+        raise ValueError("coco_gt: an annotation has a negative area")
+    crowd = [a.get("iscrowd", 0) for a in anns]
+    if any(c not in (0, 1) or isinstance(c, float) for c in crowd):
+        raise ValueError(f"coco_gt: iscrowd must be 0 or 1, got {sorted({repr(c) for c in crowd})}")
     return {
         "img": np.array([img_index[a["image_id"]] for a in anns], dtype=np.int64),
         "cat": np.array([cat_index[a["category_id"]] for a in anns], dtype=np.int64),
         "bbox": bbox,
         "area": area,
-        "crowd": np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool),
+        "crowd": np.array([bool(c) for c in crowd], dtype=bool),
         "id": np.array(ids, dtype=np.int64),
     }
 
@@ -97,6 +102,8 @@ def _dt_arrays(detections, img_index, cat_index):
         img_ids = [d["image_id"] for d in detections]
         cat_ids = [d["category_id"] for d in detections]
         bbox = np.array([d["bbox"] for d in detections], dtype=np.float64).reshape(n, 4)
+        if any(isinstance(d["score"], (str, bytes, bool)) for d in detections):  # numpy would parse "0.9"
+            raise TypeError("detections: every score must be a number")
         score = np.array([d["score"] for d in detections], dtype=np.float64)
     except KeyError as err:
         raise ValueError(f"detections: every detection needs image_id, category_id, bbox, score; missing {err}") from None
@@ -111,13 +118,15 @@ def _dt_arrays(detections, img_index, cat_index):
         # pycocotools would give it a negative area, below every area range, and ignore it
         raise ValueError(f"detections[{int(np.flatnonzero((bbox[:, 2:] < 0).any(1))[0])}]: bbox has a "
                          "negative width or height")
-    keep = np.array([c in cat_index for c in cat_ids], dtype=bool)  # unknown categories are not evaluated
+    unknown = sorted({c for c in cat_ids if c not in cat_index}, key=repr)
+    if unknown:  # pycocotools ignores them: a label off by one would silently leave a class unscored
+        raise ValueError(f"detections have category_id(s) {unknown[:5]} that coco_gt['categories'] does not declare")
     return {
-        "img": np.array([img_index[i] for i in img_ids], dtype=np.int64)[keep],
-        "cat": np.array([cat_index.get(c, -1) for c in cat_ids], dtype=np.int64)[keep],
-        "bbox": bbox[keep],
-        "area": (bbox[:, 2] * bbox[:, 3])[keep],
-        "score": score[keep],
+        "img": np.array([img_index[i] for i in img_ids], dtype=np.int64),
+        "cat": np.array([cat_index[c] for c in cat_ids], dtype=np.int64),
+        "bbox": bbox,
+        "area": bbox[:, 2] * bbox[:, 3],
+        "score": score,
     }
 
 
@@ -310,7 +319,9 @@ def coco_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dict[str, 
     without ``id``, ``bbox`` or ``area`` (pycocotools: ``KeyError``), duplicate annotation ids (it
     looks annotations up by id: one is counted twice, the other never), an annotation whose image or category is not declared (it drops it), a
     detection of negative width or height (it is ignored there, which raises AP), NaN anywhere.
-    Like pycocotools, detections of a category the ground truth does not declare are not evaluated.
+    A detection of a category the ground truth does not declare is refused as well (pycocotools
+    leaves it out of the evaluation), and so are an annotation with a negative area or an
+    ``iscrowd`` other than 0/1, and a score that is not a number.
     """
     precision, recall = _coco_arrays(coco_gt, detections)
     s = {}
@@ -358,6 +369,9 @@ def detections_to_coco(predictions: Sequence[Mapping], image_ids: Sequence[int])
     if len(predictions) != len(image_ids):
         raise ValueError(f"predictions ({len(predictions)}) and image_ids ({len(image_ids)}) differ in length")
     out = []
+    for image_id in image_ids:
+        if isinstance(image_id, bool) or not isinstance(image_id, (int, np.integer)):
+            raise TypeError(f"image_ids must be ints, got {image_id!r}")
     for pred, image_id in zip(predictions, image_ids, strict=True):
         boxes = check_boxes(torch.as_tensor(pred["boxes"]).as_subclass(torch.Tensor).reshape(-1, 4),
                             "predictions[i]['boxes']")

@@ -40,6 +40,16 @@ def _as_labels(t, n: int, name: str) -> Tensor:
     return t
 
 
+def _check_entries(item, keys: tuple[str, ...], name: str) -> None:
+    """One image's predictions or targets: a dict with ``keys``, boxes ``[N, 4]`` and 1-D rest of length N."""
+    if not isinstance(item, Mapping) or any(k not in item for k in keys):
+        missing = [k for k in keys if not isinstance(item, Mapping) or k not in item]
+        raise ValueError(f"{name} must be a dict with {list(keys)}; missing {missing}")
+    boxes = _boxes_2d(torch.as_tensor(item["boxes"]).as_subclass(Tensor), f"{name}['boxes']")
+    for k in keys[1:]:
+        _as_1d(torch.as_tensor(item[k]), len(boxes), f"{name}['{k}']")
+
+
 def _boxes_2d(boxes, name: str) -> Tensor:
     boxes = check_boxes(boxes, name)
     if boxes.ndim != 2:
@@ -104,6 +114,8 @@ def object_recall(predictions: Sequence, targets: Sequence[Mapping], iou_thresho
         number("score_threshold", score_threshold)
     flags = []
     for i, (pred, target) in enumerate(zip(predictions, targets, strict=True)):
+        if not isinstance(target, Mapping) or "boxes" not in target:
+            raise ValueError(f"targets[{i}] must be a dict with 'boxes'")
         gt = _boxes_2d(torch.as_tensor(target["boxes"]).as_subclass(Tensor).cpu(), f"targets[{i}]['boxes']")
         boxes = pred["boxes"] if isinstance(pred, Mapping) else pred
         boxes = _boxes_2d(torch.as_tensor(boxes).as_subclass(Tensor).cpu(), f"predictions[{i}] boxes")
@@ -127,7 +139,13 @@ def precision_recall_curve(is_tp: Tensor, scores: Tensor, num_gt: int):
     ``precision[k] = TP_k / (k + 1)`` and ``recall[k] = TP_k / num_gt`` for the top ``k + 1``.
     Returns float64 tensors ``(precision, recall)`` of length N.
     """
-    is_tp = torch.as_tensor(is_tp, dtype=torch.bool)
+    is_tp = torch.as_tensor(is_tp)
+    if is_tp.is_floating_point():  # 0.5 would silently count as a true positive
+        raise TypeError(f"is_tp must be boolean flags, got dtype {is_tp.dtype}")
+    if is_tp.dtype != torch.bool:
+        if is_tp.numel() and not ((is_tp == 0) | (is_tp == 1)).all():
+            raise ValueError("is_tp must hold True/False (or 0/1)")
+        is_tp = is_tp.bool()
     if is_tp.ndim != 1:
         raise ValueError(f"is_tp must be 1-D, got shape {tuple(is_tp.shape)}")
     scores = _as_1d(scores, is_tp.shape[0], "scores")
@@ -157,8 +175,10 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc10") 
         raise ValueError(f"precision and recall must be 1-D of equal length, got {tuple(p.shape)}, {tuple(r.shape)}")
     if p.numel() == 0:
         return 0.0
-    if torch.isnan(p).any() or torch.isnan(r).any():
-        raise ValueError("precision or recall contains NaN")
+    for name, values in (("precision", p), ("recall", r)):
+        if not torch.isfinite(values).all() or (values < 0).any() or (values > 1).any():
+            raise ValueError(f"{name} must lie in [0, 1] (no NaN), got values in [{float(values.min())}, "
+                             f"{float(values.max())}]")
     if (r[1:] < r[:-1]).any():
         raise ValueError("recall must be non-decreasing (detections ranked by score)")
     envelope = torch.flip(torch.cummax(torch.flip(p, [0]), 0).values, [0])
@@ -198,11 +218,13 @@ def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Map
         number("num_classes", num_classes, low=1, integer=True)
     per_class: dict[int, list] = {}
     num_gt: dict[int, int] = {}
+    number("iou_threshold", iou_threshold, low=0, high=1)
     for i, (pred, tgt) in enumerate(zip(predictions, targets, strict=True)):
+        _check_entries(pred, ("boxes", "scores", "labels"), f"predictions[{i}]")
+        _check_entries(tgt, ("boxes", "labels"), f"targets[{i}]")
         for where, labels in ((f"predictions[{i}]['labels']", pred["labels"]),
                               (f"targets[{i}]['labels']", tgt["labels"])):
             class_ids(where, labels, 1, num_classes)
-        _as_1d(torch.as_tensor(pred["scores"]), len(torch.as_tensor(pred["labels"])), f"predictions[{i}]['scores']")
         is_tp, _ = match_detections(pred["boxes"], pred["scores"], pred["labels"],
                                     tgt["boxes"], tgt["labels"], iou_threshold)
         for label, tp, score in zip(torch.as_tensor(pred["labels"]).tolist(), is_tp.tolist(),

@@ -61,8 +61,11 @@ def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, ignore_inde
     pred, target = torch.as_tensor(pred), torch.as_tensor(target)
     if pred.shape != target.shape:
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
-    if pred.is_floating_point() or target.is_floating_point():
-        raise TypeError("pred and target must hold integer class ids (take argmax of the logits first)")
+    for name, t in (("pred", pred), ("target", target)):
+        if t.is_floating_point() or t.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integer class ids (take argmax of the logits first), got {t.dtype}")
+    if ignore_index is not None:
+        number("ignore_index", ignore_index, integer=True)
     pred, target = pred.reshape(-1).long(), target.reshape(-1).long()
     if ignore_index is not None:
         keep = target != ignore_index
@@ -140,6 +143,9 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
         raise ValueError(f"pred and target must be [H, W] or [N, H, W], got {tuple(pred.shape)}")
     number("num_classes", num_classes, low=1, integer=True)
     number("tolerance", tolerance, low=0, integer=True)
+    for name, t in (("pred", pred), ("target", target)):  # an id >= K would be silently skipped
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_classes):
+            raise ValueError(f"{name} has class ids outside [0, {num_classes})")
     if pred.ndim == 2:
         pred, target = pred[None], target[None]
     scores = []

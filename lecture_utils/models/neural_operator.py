@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import number
 from ..coordinates import pixel_coordinates
 from ..pde import A_HIGH, A_LOW
 from .unet import UNet
@@ -24,6 +25,9 @@ U_SCALE = 0.01
 
 def operator_inputs(a: Tensor, f: Tensor) -> Tensor:
     """Stack ``[B, n, n]`` fields into ``[B, 4, n, n]`` channels: a scaled to [0, 1], f, x, y (cell centres)."""
+    for name, t in (("a", a), ("f", f)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if a.ndim != 3 or a.shape != f.shape or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"a and f must be [B, n, n] of the same shape, got {tuple(a.shape)} and {tuple(f.shape)}")
     a, f = a.unsqueeze(1), f.unsqueeze(1)
@@ -39,6 +43,8 @@ class UNetOperator(nn.Module):
 
     def __init__(self, widths=(16, 32, 64, 128), norm: str = "none"):
         super().__init__()
+        if norm not in ("batch", "group", "none"):
+            raise ValueError(f"norm must be 'batch', 'group' or 'none', got {norm!r}")
         self.unet = UNet(num_classes=1, widths=widths, in_channels=4, norm=norm)
 
     def forward(self, a: Tensor, f: Tensor) -> Tensor:
@@ -81,6 +87,10 @@ class FNO2d(nn.Module):
 
     def __init__(self, width: int = 32, modes: int = 8, depth: int = 4, pad_fraction: float = 0.125):
         super().__init__()
+        number("width", width, low=1, integer=True)
+        number("modes", modes, low=1, integer=True)
+        number("depth", depth, low=1, integer=True)
+        number("pad_fraction", pad_fraction, low=0, high=1)
         self.pad_fraction = pad_fraction
         self.lift = nn.Conv2d(4, width, 1)
         self.spectral = nn.ModuleList(SpectralConv2d(width, width, modes) for _ in range(depth))

@@ -31,7 +31,7 @@ from ..boxes import (
     encode_boxes,
     nms,
 )
-from ..checks import class_ids, number
+from ..checks import class_ids, decoding, number
 from .backbones import SmallBackbone
 
 __all__ = [
@@ -68,6 +68,9 @@ def sample_rois(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, *, batch
     if len(bg_iou) != 2:
         raise ValueError(f"bg_iou must be (low, high), got {bg_iou!r}")
     number("bg_iou[1]", bg_iou[1], low=number("bg_iou[0]", bg_iou[0], low=0, high=1), high=1)
+    number("batch_size", batch_size, low=1, integer=True)
+    number("fg_fraction", fg_fraction, low=0, low_open=True, high=1)
+    class_ids("gt_labels", gt_labels, 1)  # 0 is the background: an object cannot have it
     gt_boxes, gt_labels = gt_boxes.as_subclass(Tensor).to(proposals), gt_labels.to(proposals.device)
     if len(gt_labels) != len(gt_boxes):
         raise ValueError(f"gt_labels: expected one label per box ({len(gt_boxes)}), got {len(gt_labels)}")
@@ -104,6 +107,9 @@ class RCNNCropNet(nn.Module):
 
     def __init__(self, num_classes: int, crop_size: int = 32, hidden: int = 256):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        number("crop_size", crop_size, low=8, integer=True)
+        number("hidden", hidden, low=1, integer=True)
         self.backbone = SmallBackbone()
         cells = crop_size // self.backbone.stride
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(self.backbone.out_channels * cells * cells, hidden),
@@ -123,6 +129,11 @@ class FastRCNNHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, pool_size: int = 4, hidden: int = 256,
                  spatial_scale: float = 1 / 8):
         super().__init__()
+        number("in_channels", in_channels, low=1, integer=True)
+        number("num_classes", num_classes, low=1, integer=True)
+        number("pool_size", pool_size, low=1, integer=True)
+        number("hidden", hidden, low=1, integer=True)
+        number("spatial_scale", spatial_scale, low=0, low_open=True)
         self.pool_size, self.spatial_scale, self.num_classes = pool_size, spatial_scale, num_classes
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * pool_size * pool_size, hidden),
                                 nn.ReLU(inplace=True), nn.Linear(hidden, hidden), nn.ReLU(inplace=True))
@@ -152,6 +163,8 @@ def fast_rcnn_loss(cls_logits: Tensor, box_deltas: Tensor, labels: Tensor, targe
                          f"{tuple(labels.shape)} and {tuple(targets.shape)}")
     if len(cls_logits) == 0:
         raise ValueError("cls_logits has no RoI: sample at least one RoI per batch")
+    if not torch.isfinite(cls_logits).all():
+        raise ValueError("cls_logits contains NaN or infinite values (the training diverged)")
     class_ids("labels", labels, 0, cls_logits.shape[1] - 1)
     cls_loss = F.cross_entropy(cls_logits, labels)
     fg = torch.nonzero(labels > 0).flatten()
@@ -170,6 +183,9 @@ def postprocess_detections(cls_logits: Tensor, box_deltas: Tensor, rois: Tensor,
     if cls_logits.ndim != 2 or box_deltas.shape != (*cls_logits.shape, 4) or len(rois) != len(cls_logits):
         raise ValueError(f"rois [R, 4], cls_logits [R, K + 1] and box_deltas [R, K + 1, 4] must agree on R, got "
                          f"{tuple(rois.shape)}, {tuple(cls_logits.shape)}, {tuple(box_deltas.shape)}")
+    decoding(score_thresh, nms_thresh, max_dets)
+    if not torch.isfinite(cls_logits).all():
+        raise ValueError("cls_logits contains NaN or infinite values")
     num_classes = cls_logits.shape[1] - 1
     scores = F.softmax(cls_logits, -1)[:, 1:]
     boxes = decode_boxes(box_deltas[:, 1:].reshape(-1, 4),
@@ -188,6 +204,7 @@ class FastRCNN(nn.Module):
 
     def __init__(self, num_classes: int, pool_size: int = 4, sampling_seed: int = 0):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
         self.sampling = torch.Generator().manual_seed(sampling_seed)  # RoI sampling, on the CPU
         self.backbone = SmallBackbone()
         self.head = FastRCNNHead(self.backbone.out_channels, num_classes, pool_size,
@@ -274,6 +291,11 @@ def rpn_proposals(objectness: Tensor, deltas: Tensor, anchors: Tensor, image_siz
     if objectness.ndim != 2 or objectness.shape[1] != len(anchors) or deltas.shape != (*objectness.shape, 4):
         raise ValueError(f"objectness must be [N, A] and deltas [N, A, 4] for the A = {len(anchors)} anchors, got "
                          f"{tuple(objectness.shape)} and {tuple(deltas.shape)}")
+    if not torch.isfinite(objectness).all():
+        raise ValueError("objectness contains NaN or infinite values")
+    number("nms_thresh", nms_thresh, low=0, high=1)
+    for name, value in (("pre_nms_top_n", pre_nms_top_n), ("post_nms_top_n", post_nms_top_n)):
+        number(name, value, low=1, integer=True)
     out = []
     for obj, d in zip(objectness, deltas, strict=True):
         top = torch.topk(obj, min(pre_nms_top_n, len(obj))).indices
@@ -299,6 +321,9 @@ class FasterRCNN(nn.Module):
     def __init__(self, num_classes: int, image_size: int = 128, anchor_scales=(16, 32, 64),
                  anchor_ratios=(0.5, 1.0, 2.0), pool_size: int = 4, sampling_seed: int = 0):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        if number("image_size", image_size, low=8, integer=True) % 8:  # the backbone's stride
+            raise ValueError(f"image_size must be a multiple of 8 (the backbone's stride), got {image_size}")
         self.sampling = torch.Generator().manual_seed(sampling_seed)  # anchor and RoI sampling, on the CPU
         self.backbone = SmallBackbone()
         stride = self.backbone.stride
@@ -321,6 +346,8 @@ class FasterRCNN(nn.Module):
 
     def forward(self, images, targets: list[dict] | None = None, generator: torch.Generator | None = None):
         images = torch.stack(list(images)) if isinstance(images, (list, tuple)) else images
+        if not self.training and len(images) == 0:  # no image, no detections (as YOLOv1)
+            return []
         features, objectness, deltas, props = self.proposals(images)
         if not self.training:
             logits, box_deltas = self.head(features, props)
@@ -334,6 +361,8 @@ class FasterRCNN(nn.Module):
         if targets is None:
             raise ValueError("targets are required in training mode")
         _check_batch(images, props, targets)
+        for i, t in enumerate(targets):
+            class_ids(f"targets[{i}]['labels']", t["labels"], 1, self.head.num_classes)
         generator = generator or self.sampling
         obj_losses, reg_losses, n_sampled = [], [], 0
         for i, t in enumerate(targets):

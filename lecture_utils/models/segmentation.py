@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ..checks import number
+from ..checks import widths as check_widths
 from .backbones import conv_bn_relu
 
 __all__ = ["ENCODER_WIDTHS", "FullResolutionNet", "Encoder", "EncoderDecoder", "FCN", "bilinear_kernel"]
@@ -36,6 +37,8 @@ class FullResolutionNet(nn.Module):
 
     def __init__(self, num_classes: int, widths=(*ENCODER_WIDTHS, *ENCODER_WIDTHS[-2::-1], ENCODER_WIDTHS[0])):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        check_widths("widths", widths)
         chans = (3, *widths)
         self.features = nn.Sequential(*[conv_bn_relu(chans[i], chans[i + 1]) for i in range(len(widths))])
         self.classifier = nn.Conv2d(widths[-1], num_classes, 1)
@@ -50,6 +53,7 @@ class Encoder(nn.Module):
 
     def __init__(self, widths=ENCODER_WIDTHS):
         super().__init__()
+        check_widths("widths", widths, min_len=3)  # FCN-8s reads the stride-8, 16 and 32 maps
         chans = (3, *widths)
         self.stages = nn.ModuleList(nn.Sequential(conv_bn_relu(chans[i], chans[i + 1]), nn.MaxPool2d(2))
                                     for i in range(len(widths)))
@@ -96,6 +100,7 @@ class EncoderDecoder(nn.Module):
 
     def __init__(self, num_classes: int, widths=ENCODER_WIDTHS):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
         self.encoder = Encoder(widths)
         rev = list(widths[::-1]) + [widths[0]]
         self.decoder = nn.Sequential(*[
@@ -119,6 +124,7 @@ class FCN(nn.Module):
 
     def __init__(self, num_classes: int, variant: str = "8s", widths=ENCODER_WIDTHS):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
         if variant not in ("32s", "16s", "8s"):
             raise ValueError(f"variant must be '32s', '16s' or '8s', got {variant!r}")
         self.variant = variant

@@ -10,6 +10,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..checks import number
+from ..checks import widths as check_widths
+
 __all__ = ["UNET_WIDTHS", "NORMS", "double_conv", "UNet", "BasicBlock", "LinkNetDecoderBlock", "LinkNet"]
 
 #: the original's widths are 64, 128, 256, 512, 1024; ours are 8 times narrower for a laptop CPU
@@ -27,6 +30,8 @@ def double_conv(c_in: int, c_out: int, norm: str = "batch") -> nn.Sequential:
     groups: per-sample statistics, for diffusion models) or "none" (plain conv-ReLU)."""
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    number("c_in", c_in, low=1, integer=True)
+    number("c_out", c_out, low=1, integer=True)
 
     def conv(i, o):
         if norm == "none":
@@ -46,6 +51,9 @@ class UNet(nn.Module):
 
     def __init__(self, num_classes: int, widths=UNET_WIDTHS, in_channels: int = 3, norm: str = "batch"):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        number("in_channels", in_channels, low=1, integer=True)
+        check_widths("widths", widths, min_len=2)  # one level would have nothing to skip
         self.down = nn.ModuleList()
         c = in_channels
         for w in widths:
@@ -83,6 +91,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
+        number("c_in", c_in, low=1, integer=True)
+        number("c_out", c_out, low=1, integer=True)
+        number("stride", stride, low=1, integer=True)
         self.body = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
             nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out))
@@ -126,6 +137,9 @@ class LinkNet(nn.Module):
     # LinkNet (16 ... 128) got stuck in our runs, predicting only background; this one trains.
     def __init__(self, num_classes: int, widths=(32, 64, 128, 256), in_channels: int = 3, stem_stride: int = 4):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        number("in_channels", in_channels, low=1, integer=True)
+        check_widths("widths", widths, min_len=2)
         if stem_stride not in (2, 4):
             raise ValueError(f"stem_stride must be 2 or 4, got {stem_stride}")
         w = widths

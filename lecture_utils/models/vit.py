@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..checks import number
+
 __all__ = ["Attention", "Block", "TinyViT", "DINOHead", "from_official_dino", "to_official_dino"]
 
 #: input normalisation of the course's ViTs, and of DINO's released ones (ImageNet statistics)
@@ -28,6 +30,8 @@ class Attention(nn.Module):
 
     def __init__(self, dim: int, heads: int):
         super().__init__()
+        number("dim", dim, low=1, integer=True)
+        number("heads", heads, low=1, integer=True)
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
         self.heads, self.scale = heads, (dim // heads) ** -0.5
@@ -47,6 +51,7 @@ class Block(nn.Module):
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, eps: float = 1e-5):
         super().__init__()
+        number("mlp_ratio", mlp_ratio, low=0, low_open=True)
         self.norm1, self.norm2 = nn.LayerNorm(dim, eps=eps), nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, heads)
         hidden = int(dim * mlp_ratio)
@@ -77,6 +82,10 @@ class TinyViT(nn.Module):
                  heads: int = 4, mlp_ratio: float = 4.0, norm=COURSE_NORM, eps: float = 1e-5,
                  registers: int = 0):
         super().__init__()
+        for name, value in (("img_size", img_size), ("patch_size", patch_size), ("dim", dim), ("depth", depth),
+                            ("heads", heads)):
+            number(name, value, low=1, integer=True)
+        number("registers", registers, low=0, integer=True)
         if img_size % patch_size:
             raise ValueError(f"patch_size ({patch_size}) must divide img_size ({img_size})")
         self.img_size, self.patch_size, self.dim = img_size, patch_size, dim
@@ -167,6 +176,9 @@ class DINOHead(nn.Module):
     def __init__(self, in_dim: int, out_dim: int = 1024, hidden_dim: int = 256,
                  bottleneck_dim: int = 64, use_bn: bool = True):
         super().__init__()
+        for name, value in (("in_dim", in_dim), ("out_dim", out_dim), ("hidden_dim", hidden_dim),
+                            ("bottleneck_dim", bottleneck_dim)):
+            number(name, value, low=1, integer=True)
         layers, d = [], in_dim
         for _ in range(2):
             layers += [nn.Linear(d, hidden_dim)] + ([nn.BatchNorm1d(hidden_dim)] if use_bn else []) + [nn.GELU()]
@@ -211,6 +223,8 @@ def from_official_dino(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 def to_official_dino(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """The inverse of :func:`from_official_dino` (used to test the loading path on our own weights)."""
+    if not isinstance(state, dict) or not any(k.startswith("blocks.") for k in state):
+        raise ValueError("state must be a TinyViT state dict (with blocks.*)")
     depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
     back = {v: k for k, v in _renames(depth).items()}
     return {back.get(k, k): v for k, v in state.items() if k != "mask_token"}

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..boxes import batched_nms, box_iou, check_boxes
-from ..checks import class_ids, number
+from ..checks import class_ids, decoding, number
 from .backbones import SmallBackbone, conv_bn_relu
 
 __all__ = ["YOLOv1", "OpenVocabYOLO", "yolo_targets", "yolo_loss", "yolo_boxes", "yolo_decode",
@@ -33,6 +33,9 @@ class YOLOv1(nn.Module):
 
     def __init__(self, num_classes: int = 3, grid: int = 8, boxes_per_cell: int = 2, image_size: int = 128):
         super().__init__()
+        number("num_classes", num_classes, low=1, integer=True)
+        number("boxes_per_cell", boxes_per_cell, low=1, integer=True)
+        number("grid", grid, low=1, integer=True)
         if image_size % grid or image_size // grid != 16:
             raise ValueError(f"this network has stride 16: image_size / grid must be 16, got {image_size} / {grid}")
         self.S, self.B, self.C, self.image_size = grid, boxes_per_cell, num_classes, image_size
@@ -42,6 +45,11 @@ class YOLOv1(nn.Module):
         self.head = nn.Conv2d(2 * c, 5 * boxes_per_cell + num_classes, 1)
 
     def forward(self, images: Tensor) -> Tensor:
+        if not isinstance(images, Tensor) or images.ndim != 4 or tuple(images.shape[1:]) != (3, self.image_size,
+                                                                                              self.image_size):
+            # another size would silently give another grid than the targets were encoded for
+            raise ValueError(f"images must be [N, 3, {self.image_size}, {self.image_size}], got "
+                             f"{getattr(images, 'shape', type(images))}")
         raw = self.head(self.neck(self.backbone(images))).permute(0, 2, 3, 1)  # [N, S, S, 5B + C]
         boxes = torch.sigmoid(raw[..., : 5 * self.B])
         classes = torch.softmax(raw[..., 5 * self.B:], dim=-1)
@@ -120,6 +128,8 @@ def yolo_loss(pred: Tensor, target: Tensor, boxes_per_cell: int = 2, lambda_coor
                          f"{target.shape[-1] - 5} classes need 5B + C = {5 * B + target.shape[-1] - 5}")
     if pred.shape[0] == 0:  # the batch mean of nothing is NaN
         raise ValueError("pred is an empty batch")
+    if not torch.isfinite(pred).all():
+        raise ValueError("pred contains NaN or infinite values (the training diverged)")
     n = pred.shape[0]
     obj = target[..., 0] > 0  # [N, S, S]
     pb = pred[..., : 5 * B].reshape(*pred.shape[:-1], B, 5)  # [N, S, S, B, 5]
@@ -153,6 +163,7 @@ def yolo_decode(pred: Tensor, boxes_per_cell: int = 2, image_size: int = 128, sc
     B = number("boxes_per_cell", boxes_per_cell, low=1, integer=True)
     if pred.ndim != 4 or pred.shape[1] != pred.shape[2] or pred.shape[-1] <= 5 * B:
         raise ValueError(f"pred must be [N, S, S, 5B + C] with B = {B} and C >= 1, got {tuple(pred.shape)}")
+    decoding(score_thresh, nms_thresh, max_dets)
     out = []
     for p in pred:
         S = p.shape[0]
@@ -185,6 +196,9 @@ class OpenVocabYOLO(nn.Module):
 
     def __init__(self, text_dim: int = 384, grid: int = 8, boxes_per_cell: int = 2, image_size: int = 128):
         super().__init__()
+        number("text_dim", text_dim, low=1, integer=True)
+        number("boxes_per_cell", boxes_per_cell, low=1, integer=True)
+        number("grid", grid, low=1, integer=True)
         if image_size // grid != 16 or image_size % grid:
             raise ValueError(f"this network has stride 16: image_size / grid must be 16, got {image_size} / {grid}")
         self.S, self.B, self.image_size = grid, boxes_per_cell, image_size
@@ -220,6 +234,8 @@ class OpenVocabYOLO(nn.Module):
 
 def yolo_training_forward(model: YOLOv1, images: Tensor, targets: list[dict]) -> dict[str, Tensor]:
     """The YOLO losses for a batch of scenes: a ``forward`` for ``lecture_utils.train.train_detector``."""
+    if len(targets) != len(images):
+        raise ValueError(f"targets has {len(targets)} entries for {len(images)} images")
     encoded = torch.stack([yolo_targets(t["boxes"].cpu(), t["labels"].cpu(), model.S, model.C,
                                         model.image_size)[0] for t in targets])
     return yolo_loss(model(images), encoded.to(images.device), model.B, image_size=model.image_size)
