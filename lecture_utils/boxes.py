@@ -4,6 +4,11 @@ Conventions follow ``torchvision.ops`` so that each function is a drop-in replac
 boxes are ``Tensor[..., N, 4]`` in ``(x1, y1, x2, y2)`` ("xyxy") unless ``fmt`` says
 otherwise, with ``x1 <= x2`` and ``y1 <= y2``. Unlike torchvision, the inputs are checked:
 a wrong shape, ``x2 < x1`` or a NaN raises a ``ValueError`` naming the argument.
+
+Where the two differ on the same input: integer boxes narrower than int32 (uint8, int16) are
+widened *before* subtracting here, so a uint8 IoU of disjoint boxes is 0 (torchvision's wraps
+around to a negative number); NMS thresholds must lie in [0, 1] and scores may not be boolean or
+NaN (torchvision takes them). Two identical zero-area boxes give IoU NaN in both.
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ class PixelEnsemble(nn.Module):
 
     def __init__(self, members: list[PixelMLP], mean: Tensor, std: Tensor):
         super().__init__()
+        if not members or not all(isinstance(m, PixelMLP) for m in members):
+            raise ValueError("members must be a non-empty list of PixelMLP")
+        if mean.shape != std.shape or mean.ndim != 1:
+            raise ValueError(f"mean and std must be [C] feature statistics, got {tuple(mean.shape)}, {tuple(std.shape)}")
         self.members = nn.ModuleList(members)
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)

@@ -25,7 +25,7 @@ def load_real_coco(path: Path | str = REAL_ANNOTATIONS) -> dict:
     """The COCO ground-truth dict of the real set."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python scripts/make_real_set.py`")
+        raise FileNotFoundError(f"path {path} is missing: run `python scripts/make_real_set.py`")
     return json.loads(path.read_text())
 
 

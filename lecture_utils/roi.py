@@ -5,6 +5,10 @@ exactly: box corners are scaled and *rounded* to feature cells (half away from z
 cell is *inclusive*, and the RoI is split into ``output_size`` bins with floor/ceil borders —
 neighbouring bins may share a row or column. Each bin keeps the maximum of its cells; an empty
 bin gives 0. That rounding is the quantisation RoI Align removes.
+
+Where the two differ: torchvision truncates a fractional or out-of-range batch index (reading
+another image, or memory outside the batch) and passes NaN or infinite corners to its kernel
+(which can crash the process); here both are refused with a ``ValueError`` naming ``boxes``.
 """
 
 from __future__ import annotations

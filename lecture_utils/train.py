@@ -21,6 +21,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from . import evaluation
+from .checks import number
 from .data import TRAIN_SEED, SceneConfig, make_scene
 from .evaluation import (  # noqa: F401 - re-exported: notebooks import them from here
     evaluate_detector,
@@ -42,6 +43,8 @@ Device = torch.device | str | None
 @contextlib.contextmanager
 def forked_rng(device: torch.device, seed: int | None):
     """The global generator(s) seeded with ``seed`` inside the block and restored after it."""
+    if seed is not None:
+        number("seed", seed, low=0, integer=True)
     if seed is None:
         yield
         return

@@ -194,6 +194,8 @@ def image_grid(images, titles=None, ncols: int = 4, size: float = 3.5):
 
 def show_source(obj) -> None:
     """Display the source of a ``lecture_utils`` function or class with syntax highlighting."""
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)):
+        raise TypeError(f"obj must be a function, class or module, got {type(obj).__name__}")
     source = inspect.getsource(obj)
     try:
         from IPython.display import Code, display
@@ -212,6 +214,8 @@ def interactive_figure(draw, **controls) -> None:
     slider replaces that same output through its display id. Returns nothing, so that a cell
     ending with this call shows the figure and the sliders, not an echo of the controls.
     """
+    if not callable(draw):
+        raise TypeError(f"draw must be a function returning a figure, got {type(draw).__name__}")
     from IPython.display import display
 
     if not controls:

@@ -510,6 +510,30 @@ CASES = [
     Bad("semantic float", lambda: draw(lambda: m("viz").show_semantic(torch.rand(4, 4))), "semantic"),
     Bad("grid empty", lambda: draw(lambda: m("viz").image_grid([])), "images"),
     Edge("semantic ignored pixels", semantic_colours_of_ignored, lambda r: r[0] != r[1]),
+    Bad("source of a number", lambda: m("viz").show_source(3), "obj"),
+    Bad("figure not callable", lambda: m("viz").interactive_figure("plot"), "draw"),
+    # functions the two tables did not reach at first (tests/test_bad_inputs.py keeps the list complete)
+    Bad("widths zero", lambda: m("checks").widths("widths", (0,)), "widths"),
+    Bad("decoding NaN", lambda: m("checks").decoding(NAN, 0.5, 10), "score_thresh"),
+    Bad("device name", lambda: m("runtime").as_device("gpu0"), "device"),
+    Bad("timed device", lambda: m("timing").timed("banana").__enter__(), "device"),
+    Bad("forked seed", lambda: m("train").forked_rng(torch.device("cpu"), -1).__enter__(), "seed"),
+    Bad("step 3-D images", lambda: m("dino").self_distillation_step(
+        m("dino").dino_model(), m("dino").dino_model(), torch.rand(3, 64, 64), None, momentum=0.99), "images"),
+    Bad("step momentum", lambda: m("dino").self_distillation_step(
+        m("dino").dino_model(), m("dino").dino_model(), torch.rand(2, 3, 64, 64), None, momentum=1.5), "momentum"),
+    Bad("open-vocab no scenes", lambda: m("evaluation").evaluate_open_vocab(torch.nn.Linear(1, 1), [], torch.zeros(1, 4),
+                                                                            [0]), "scenes"),
+    Bad("RPN head channels", lambda: m("models.rcnn").RPNHead(0, 9), "in_channels"),
+    Bad("torchvision R-CNN K=0", lambda: m("models.rcnn").torchvision_faster_rcnn(0), "num_classes"),
+    Bad("LinkNet block m=0", lambda: m("models.unet").LinkNetDecoderBlock(0, 4), "m"),
+    Bad("forcing n=1", lambda: m("pde").sample_forcing(1, np.random.default_rng(0)), "n"),
+    Bad("ensemble no members", lambda: m("pixel_classifier").PixelEnsemble([], torch.zeros(2), torch.ones(2)), "members"),
+    Bad("real set missing", lambda: m("real").load_real_coco("/nonexistent/annotations.json"), "path",
+        (FileNotFoundError,)),
+    Bad("real image name", lambda: m("real").load_real_image("astronaut.png"), "file_name"),
+    Bad("real set path", lambda: m("real").load_real_set("/nonexistent/annotations.json"), "path", (FileNotFoundError,)),
+    Edge("metrics of an empty folder", lambda: m("runtime").load_metrics(Path(tempfile.mkdtemp())), lambda r: dict(r) == {}),
 ]
 
 

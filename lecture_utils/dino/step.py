@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..checks import number
 from ..schedules import ema_update
 from .augment import multi_crop
 from .later_losses import gram_loss, ibot_patch_loss, koleo_loss, random_patch_mask
@@ -30,6 +31,9 @@ def self_distillation_step(student: nn.ModuleDict, teacher: nn.ModuleDict, image
     (DINOv3: keep the student's patch-similarity matrices near those of a frozen earlier backbone).
     Returns the losses and the teacher's entropy diagnostics.
     """
+    if not isinstance(images, Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a batch [B, 3, H, W], got {getattr(images, 'shape', type(images))}")
+    number("momentum", momentum, low=0, high=1)
     b = len(images)
     views = multi_crop(images, n_local=n_local, generator=generator)
     globals_ = torch.cat(views[:2])

@@ -252,6 +252,8 @@ class RPNHead(nn.Module):
 
     def __init__(self, in_channels: int, num_anchors: int):
         super().__init__()
+        number("in_channels", in_channels, low=1, integer=True)
+        number("num_anchors", num_anchors, low=1, integer=True)
         self.conv = nn.Conv2d(in_channels, in_channels, 3, padding=1)
         self.objectness = nn.Conv2d(in_channels, num_anchors, 1)
         self.deltas = nn.Conv2d(in_channels, 4 * num_anchors, 1)
@@ -387,6 +389,7 @@ def torchvision_faster_rcnn(num_classes: int, image_size: int = 128):
 
     ``num_classes`` counts the objects' classes; torchvision's count includes the background.
     """
+    number("num_classes", num_classes, low=1, integer=True)
     from torchvision.models.detection import FasterRCNN as TVFasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead

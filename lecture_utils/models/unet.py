@@ -109,6 +109,8 @@ class LinkNetDecoderBlock(nn.Module):
 
     def __init__(self, m: int, n: int):
         super().__init__()
+        number("m", m, low=4, integer=True)  # the block squeezes m to m / 4 channels
+        number("n", n, low=1, integer=True)
 
         def cbr(layer, c):
             return nn.Sequential(layer, nn.BatchNorm2d(c), nn.ReLU(inplace=True))
