@@ -53,8 +53,8 @@ def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: in
     if output_padding >= max(stride, dilation):
         raise ValueError(f"output_padding must be smaller than stride or dilation, got {output_padding}")
     size = (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
-    if size < 1:  # the padding crops away more than the transposed convolution produces
-        raise ValueError(f"padding {padding} removes the whole output (it would have length {size})")
+    if size < 0:  # the padding crops away more than the transposed convolution produces (torch refuses too)
+        raise ValueError(f"padding {padding} crops more than the whole output (its length would be {size})")
     return size
 
 
