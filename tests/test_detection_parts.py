@@ -84,7 +84,7 @@ def test_roi_pool_by_hand():
     assert out.flatten().tolist() == [5.0, 7.0, 13.0, 15.0]  # end cell inclusive: a 4x4 RoI
     with pytest.raises(ValueError, match="output_size"):
         roi_pool(x, [torch.tensor([[0.0, 0, 1, 1]])], 0)
-    with pytest.raises(ValueError, match="batch index"):
+    with pytest.raises(ValueError, match="batch indices"):
         roi_pool(x, torch.tensor([[3.0, 0, 0, 1, 1]]), 2)
 
 
