@@ -50,8 +50,8 @@ def ibot_patch_loss(student_patch_logits: Tensor, teacher_patch_probs: Tensor, m
         raise ValueError(f"mask must be bool [B, N] = {tuple(student_patch_logits.shape[:2])}, "
                          f"got {mask.dtype} {tuple(mask.shape)}")
     number("student_temp", student_temp, low=0, low_open=True)
-    probs_ok = (teacher_patch_probs >= 0).all() and torch.allclose(
-        teacher_patch_probs.sum(-1), torch.ones((), dtype=teacher_patch_probs.dtype), atol=1e-3)
+    sums = teacher_patch_probs.sum(-1)
+    probs_ok = (teacher_patch_probs >= 0).all() and torch.allclose(sums, torch.ones_like(sums), atol=1e-3)
     if not probs_ok:  # logits passed where the centred, sharpened softmax belongs
         raise ValueError("teacher_patch_probs must be probabilities over K (non-negative, summing to 1)")
     if not mask.any():

@@ -81,7 +81,8 @@ def entropy_stats(probs: Tensor) -> dict[str, float]:
     """
     if not isinstance(probs, Tensor) or probs.ndim != 2:
         raise ValueError(f"probs must be [B, K] distributions, got {getattr(probs, 'shape', type(probs))}")
-    if (probs < 0).any() or not torch.allclose(probs.sum(-1), torch.ones(len(probs), dtype=probs.dtype), atol=1e-3):
+    sums = probs.sum(-1)
+    if (probs < 0).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
         raise ValueError("probs must be probability distributions (non-negative rows that sum to 1)")
     p = probs.clamp_min(1e-12)
     per_sample = -(p * p.log()).sum(dim=-1).mean()
