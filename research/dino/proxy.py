@@ -47,8 +47,6 @@ from torch import Tensor, nn
 
 from lecture_utils.dino import (
     DINO_SCENES,
-    _random_crops,
-    _where,
     cosine_schedule,
     dino_model,
     ema_update,
@@ -57,6 +55,8 @@ from lecture_utils.dino import (
     scene_pool,
     supervised_model,
 )
+from lecture_utils.dino.augment import _bernoulli as _where
+from lecture_utils.dino.augment import _random_crops
 from lecture_utils.runtime import BUILD_DIR
 
 HERE = Path(__file__).resolve().parent
