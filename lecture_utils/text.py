@@ -19,7 +19,7 @@ import torch
 from .data import CLASSES, COLOUR_NAMES
 
 __all__ = ["TEXT_DIM", "ENCODER_SHA256", "load_text_encoder", "encoder_files_problem", "encode_prompts", "combo_prompts", "HELD_OUT_COMBOS",
-           "combo_index"]
+           "combo_index", "CONTROL_EMBEDDINGS", "control_embeddings"]
 
 TEXT_DIM = 384
 
@@ -92,3 +92,39 @@ def combo_index(colours: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     if colours.shape != labels.shape:
         raise ValueError(f"colours {tuple(colours.shape)} and labels {tuple(labels.shape)} differ in shape")
     return colours * len(CLASSES) + (labels - 1)
+
+
+#: prompt embeddings that replace the text encoder in notebook 03's controls (see control_embeddings)
+CONTROL_EMBEDDINGS = ("random", "onehot")
+
+
+def control_embeddings(kind: str, pairs: list[tuple[str, str]], seed: int = 0) -> torch.Tensor:
+    """``[V, 384]`` L2-normalised stand-ins for the text embeddings of (colour, shape) ``pairs``.
+
+    * ``"random"``: one random unit vector per pair, all mutually orthogonal. A pair's vector says
+      nothing about its words, so a held-out pair's vector is unrelated to every trained one: transfer
+      to held-out pairs should collapse. The vectors depend on the *pair*, not on its position in
+      ``pairs`` (a pair gets the same vector in every vocabulary).
+    * ``"onehot"``: one-hot(colour) concatenated with one-hot(shape), zero-padded: the compositional
+      structure and nothing else a language model might know.
+    """
+    if kind not in CONTROL_EMBEDDINGS:
+        raise ValueError(f"kind must be one of {CONTROL_EMBEDDINGS}, got {kind!r}")
+    colours, shapes = list(COLOUR_NAMES), list(CLASSES)
+    if not isinstance(pairs, (list, tuple)) or not pairs:
+        raise ValueError("pairs must be a non-empty list of (colour, shape) tuples")
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and pair[0] in colours and pair[1] in shapes):
+            raise ValueError(f"pairs: {pair!r} is not a (colour, shape) pair of {colours} x {shapes}")
+    everything = combo_prompts()
+    if kind == "random":
+        g = torch.Generator().manual_seed(seed)
+        basis, _ = torch.linalg.qr(torch.randn(TEXT_DIM, len(everything), generator=g, dtype=torch.float64))
+        table = basis.T.float()  # rows orthonormal
+    else:
+        table = torch.zeros(len(everything), TEXT_DIM)
+        for v, (c, s) in enumerate(everything):
+            table[v, colours.index(c)] = 1.0
+            table[v, len(colours) + shapes.index(s)] = 1.0
+        table = torch.nn.functional.normalize(table, dim=1)
+    return table[[everything.index(tuple(p)) for p in pairs]]

@@ -198,3 +198,92 @@ def test_model_cost_counts_flops_of_a_conv():
     assert cost["GFLOPs"] == pytest.approx(2 * 16 * 16 * 8 * 27 / 1e9)  # 2 FLOPs per multiply-add
     assert cost["parameters"] == 8 * 27
     assert cost["activation_MB"] == pytest.approx(8 * 16 * 16 * 4 / 2**20)
+
+
+def _random_image_case(g: torch.Generator, n_gt: int, n_det: int, num_classes: int = 3, spread: float = 80):
+    xy = torch.rand(n_gt, 2, generator=g) * spread  # a small spread crowds the objects together
+    gt = torch.cat([xy, xy + 10 + torch.rand(n_gt, 2, generator=g) * 30], 1)
+    gt_labels = torch.randint(1, num_classes + 1, (n_gt,), generator=g)
+    source = torch.randint(n_gt, (n_det,), generator=g)  # detections are jittered copies (duplicates too)
+    det = gt[source] + torch.randn(n_det, 4, generator=g) * 4
+    det[:, 2:] = torch.maximum(det[:, 2:], det[:, :2] + 2)
+    labels = torch.where(torch.rand(n_det, generator=g) < 0.8, gt_labels[source],
+                         torch.randint(1, num_classes + 1, (n_det,), generator=g))
+    return gt, gt_labels, det, torch.rand(n_det, generator=g, dtype=torch.float64), labels
+
+
+def _voc_devkit_loop(det, scores, labels, gt, gt_labels, threshold):
+    """A literal port of VOCevaldet.m's assignment loop (continuous boxes), one image."""
+    from lecture_utils.boxes import box_iou
+
+    detected = [False] * len(gt)
+    tp = [False] * len(det)
+    for d in sorted(range(len(det)), key=lambda k: -float(scores[k])):
+        ovmax, jmax = -math.inf, -1
+        for j in range(len(gt)):
+            if gt_labels[j] != labels[d]:
+                continue
+            ov = float(box_iou(det[d:d + 1].double(), gt[j:j + 1].double())[0, 0])
+            if ov > ovmax:
+                ovmax, jmax = ov, j
+        if ovmax >= threshold and not detected[jmax]:
+            tp[d], detected[jmax] = True, True
+    return tp
+
+
+def test_voc_and_coco_matching_differ_beyond_ties():
+    gt = torch.tensor([[0.0, 0, 10, 10], [4.0, 0, 14, 10]])
+    gt_labels = torch.tensor([1, 1])
+    pred = torch.tensor([[0.0, 0, 10, 10],   # takes object 0
+                         [1.0, 0, 11, 10]])  # IoU 9/11 with the taken object 0, 7/13 with the free object 1
+    scores, labels = torch.tensor([0.9, 0.8]), torch.tensor([1, 1])
+    coco_tp, coco_gt = match_detections(pred, scores, labels, gt, gt_labels, rule="coco")
+    voc_tp, voc_gt = match_detections(pred, scores, labels, gt, gt_labels, rule="voc")
+    assert coco_tp.tolist() == [True, True] and coco_gt.tolist() == [0, 1]
+    assert voc_tp.tolist() == [True, False] and voc_gt.tolist() == [0, -1]
+    with pytest.raises(ValueError, match="rule"):
+        match_detections(pred, scores, labels, gt, gt_labels, rule="pascal")
+
+
+def test_coco_matching_equals_pycocotools_evalimgs():
+    from lecture_utils.metrics import pycocotools_matches
+
+    g = torch.Generator().manual_seed(3)
+    images, annotations, detections, ours = [], [], [], {}
+    for image_id in range(1, 41):
+        gt, gt_labels, det, scores, labels = _random_image_case(g, int(torch.randint(1, 7, (1,), generator=g)),
+                                                                int(torch.randint(0, 15, (1,), generator=g)))
+        images.append({"id": image_id, "width": 128, "height": 128})
+        first = len(annotations) + 1
+        for b, c in zip(gt.tolist(), gt_labels.tolist(), strict=True):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": c, "iscrowd": 0,
+                                "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]], "area": (b[2] - b[0]) * (b[3] - b[1])})
+        for threshold in (0.5, 0.75):
+            is_tp, matched = match_detections(det, scores, labels, gt, gt_labels, threshold)
+            for k in range(len(det)):
+                ours[(threshold, len(detections) + k)] = first + int(matched[k]) if is_tp[k] else 0
+        for b, s, c in zip(det.tolist(), scores.tolist(), labels.tolist(), strict=True):
+            detections.append({"image_id": image_id, "category_id": c, "score": s,
+                               "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]]})
+    coco_gt = {"images": images, "annotations": annotations,
+               "categories": [{"id": c, "name": str(c)} for c in (1, 2, 3)]}
+    for threshold in (0.5, 0.75):
+        reference = pycocotools_matches(coco_gt, detections, threshold)
+        assert len(reference) == len(detections)
+        mine = {k: v for (t, k), v in ours.items() if t == threshold}
+        assert mine == reference
+        assert 0 < sum(v == 0 for v in mine.values()) < len(mine)  # both verdicts occur
+
+
+def test_voc_matching_equals_the_devkit_loop():
+    g = torch.Generator().manual_seed(4)
+    differ = 0
+    for _ in range(60):
+        gt, gt_labels, det, scores, labels = _random_image_case(g, int(torch.randint(1, 7, (1,), generator=g)),
+                                                                int(torch.randint(1, 15, (1,), generator=g)),
+                                                                num_classes=1, spread=12)
+        voc, _ = match_detections(det, scores, labels, gt, gt_labels, 0.5, rule="voc")
+        assert voc.tolist() == _voc_devkit_loop(det, scores, labels, gt, gt_labels, 0.5)
+        coco, _ = match_detections(det, scores, labels, gt, gt_labels, 0.5, rule="coco")
+        differ += int((voc != coco).sum())
+    assert differ > 0  # random crowded images do hit the case where the rules disagree

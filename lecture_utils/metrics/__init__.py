@@ -7,9 +7,16 @@
 Everything is re-exported here, so ``from lecture_utils.metrics import coco_evaluate`` works.
 """
 
-from .coco import COCO_STATS, coco_evaluate, detections_to_coco, pycocotools_evaluate
+from .coco import (
+    COCO_STATS,
+    coco_evaluate,
+    detections_to_coco,
+    pycocotools_evaluate,
+    pycocotools_matches,
+)
 from .detection import (
     AP_METHODS,
+    MATCH_RULES,
     average_precision,
     match_detections,
     mean_average_precision,
@@ -27,7 +34,7 @@ from .segmentation import (
 )
 
 __all__ = [
-    "match_detections", "object_recall", "precision_recall_curve", "average_precision", "AP_METHODS",
-    "mean_average_precision", "COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "detections_to_coco",
+    "match_detections", "MATCH_RULES", "object_recall", "precision_recall_curve", "average_precision", "AP_METHODS",
+    "mean_average_precision", "COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "pycocotools_matches", "detections_to_coco",
     "mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
 ]

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from ..boxes import check_boxes
+from ..checks import number
 from .detection import _REC_THRS, _as_1d
 
-__all__ = ["COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "detections_to_coco"]
+__all__ = ["COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "pycocotools_matches", "detections_to_coco"]
 
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl",
               "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -362,6 +363,46 @@ def pycocotools_evaluate(coco_gt: Mapping, detections: Sequence[Mapping]) -> dic
         ev.accumulate()
         ev.summarize()
     return dict(zip(COCO_STATS, (float(v) for v in ev.stats), strict=True))
+
+
+def pycocotools_matches(coco_gt: Mapping, detections: Sequence[Mapping], iou_threshold: float = 0.5) -> dict:
+    """The reference for matching: pycocotools' own verdict on every detection (a dev dependency).
+
+    Returns ``{detection index: matched ground-truth annotation id, or 0 for a false positive}`` at
+    ``iou_threshold`` (one of COCO's ten thresholds), read from ``COCOeval.evalImgs[...]["dtMatches"]``
+    for the "all" area range. Detections beyond the 100 best of an (image, class) are not judged by
+    COCO and are left out.
+    """
+    import contextlib
+    import copy
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    number("iou_threshold", iou_threshold, low=0.5, high=0.95)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = copy.deepcopy(dict(coco_gt))
+        gt.createIndex()
+        dets = copy.deepcopy(list(detections))
+        for k, d in enumerate(dets):
+            d["id"] = k + 1  # loadRes numbers them so too; set here so the answer can refer to them
+        if not dets:
+            return {}
+        dt = gt.loadRes(dets)
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate()
+    t = int(np.argmin(np.abs(ev.params.iouThrs - iou_threshold)))
+    if abs(ev.params.iouThrs[t] - iou_threshold) > 1e-9:
+        raise ValueError(f"iou_threshold must be one of COCO's thresholds 0.5, 0.55, ..., 0.95, got {iou_threshold}")
+    out = {}
+    for e in ev.evalImgs:
+        if e is None or e["aRng"] != ev.params.areaRng[0]:
+            continue
+        for det_id, gt_id in zip(e["dtIds"], e["dtMatches"][t], strict=True):
+            out[det_id - 1] = int(gt_id)
+    return out
 
 
 def detections_to_coco(predictions: Sequence[Mapping], image_ids: Sequence[int]) -> list[dict]:

@@ -15,7 +15,7 @@ from torch import Tensor
 from ..boxes import box_iou, check_boxes
 from ..checks import class_ids, number
 
-__all__ = ["AP_METHODS", "match_detections", "object_recall", "precision_recall_curve", "average_precision",
+__all__ = ["AP_METHODS", "MATCH_RULES", "match_detections", "object_recall", "precision_recall_curve", "average_precision",
            "mean_average_precision"]
 
 AP_METHODS = ("voc07", "voc10", "coco")
@@ -57,14 +57,28 @@ def _boxes_2d(boxes, name: str) -> Tensor:
     return boxes
 
 
+#: the two matching rules of match_detections
+MATCH_RULES = ("coco", "voc")
+
+
 def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tensor,
-                     gt_boxes: Tensor, gt_labels: Tensor, iou_threshold: float = 0.5):
+                     gt_boxes: Tensor, gt_labels: Tensor, iou_threshold: float = 0.5, rule: str = "coco"):
     """Mark each prediction of one image as a true or a false positive.
 
-    Predictions are visited by decreasing score (ties keep their input order). Each one is
-    matched to the unmatched ground-truth box *of its own class* with the highest IoU,
-    provided IoU >= ``iou_threshold`` (COCO's rule; VOC uses ">", which differs only on
-    exact equality). Consequently
+    Predictions are visited by decreasing score (ties keep their input order) and compared with the
+    ground-truth boxes *of their own class*. The two benchmarks differ in which box a prediction may take:
+
+    * ``rule="coco"`` (pycocotools' ``evaluateImg``): the *unmatched* ground-truth box with the highest
+      IoU, provided IoU >= ``iou_threshold``;
+    * ``rule="voc"`` (the PASCAL VOC devkit's ``VOCevaldet.m``): the ground-truth box with the highest IoU
+      *whether or not it is already matched*, provided IoU >= ``iou_threshold`` (the MATLAB devkit's
+      ``ovmax>=VOCopts.minoverlap``; the Python ports, e.g. py-faster-rcnn's ``voc_eval.py``, test ``>``).
+      If that box is taken, the prediction is a false positive ("multiple detection") even when another
+      free box overlaps it enough. (VOC's "difficult" objects, which are neither, do not occur here, and the
+      devkit's pixel-inclusive widths, ``x2 - x1 + 1``, are not used: boxes here are continuous.)
+
+    The verdicts differ beyond ties: a prediction overlapping a taken box at 0.8 and a free one at 0.6 is a
+    false positive under VOC and a true positive under COCO. Under both rules
 
     * a second prediction on an already matched object is a false positive (a duplicate);
     * a confident prediction with the wrong class is a false positive for its class, and
@@ -73,6 +87,8 @@ def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tenso
     Returns ``(is_tp [N] bool, matched_gt [N] int64)``, ``matched_gt = -1`` where unmatched, on
     the CPU: the greedy loop is sequential bookkeeping, so inputs on a GPU are moved first.
     """
+    if rule not in MATCH_RULES:
+        raise ValueError(f"rule must be one of {MATCH_RULES}, got {rule!r}")
     _boxes_2d(pred_boxes, "pred_boxes")
     _boxes_2d(gt_boxes, "gt_boxes")
     pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels = (
@@ -90,9 +106,10 @@ def match_detections(pred_boxes: Tensor, pred_scores: Tensor, pred_labels: Tenso
     iou = torch.where(pred_labels[:, None] == gt_labels[None, :], iou, torch.full_like(iou, -1.0))
     taken = torch.zeros(g, dtype=torch.bool)
     for i in torch.argsort(pred_scores, descending=True, stable=True).tolist():
-        candidates = torch.where(taken, torch.full_like(iou[i], -1.0), iou[i])
-        j = int(torch.argmax(candidates))
-        if candidates[j] >= iou_threshold:
+        # COCO hides the taken boxes before choosing; VOC chooses among all and then asks if it is taken
+        candidates = torch.where(taken, torch.full_like(iou[i], -1.0), iou[i]) if rule == "coco" else iou[i]
+        j = int(torch.argmax(candidates))  # the first of equal maxima, as both reference loops
+        if candidates[j] >= iou_threshold and not taken[j]:
             is_tp[i], matched[i], taken[j] = True, j, True
     return is_tp, matched
 
@@ -201,8 +218,10 @@ def average_precision(precision: Tensor, recall: Tensor, method: str = "voc10") 
 
 def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Mapping],
                            iou_threshold: float = 0.5, method: str = "voc10",
-                           num_classes: int | None = None) -> dict:
+                           num_classes: int | None = None, rule: str = "coco") -> dict:
     """mAP over a data set: per class, pool all images' detections, rank, then AP.
+
+    ``rule`` is :func:`match_detections`' matching rule ("coco" or "voc").
 
     ``predictions[i]`` has ``boxes [N, 4]``, ``scores [N]``, ``labels [N]``; ``targets[i]``
     has ``boxes`` and ``labels``. Classes are 1..num_classes (default: the largest label
@@ -226,7 +245,7 @@ def mean_average_precision(predictions: Sequence[Mapping], targets: Sequence[Map
                               (f"targets[{i}]['labels']", tgt["labels"])):
             class_ids(where, labels, 1, num_classes)
         is_tp, _ = match_detections(pred["boxes"], pred["scores"], pred["labels"],
-                                    tgt["boxes"], tgt["labels"], iou_threshold)
+                                    tgt["boxes"], tgt["labels"], iou_threshold, rule)
         for label, tp, score in zip(torch.as_tensor(pred["labels"]).tolist(), is_tp.tolist(),
                                     torch.as_tensor(pred["scores"]).tolist(), strict=True):
             per_class.setdefault(int(label), []).append((tp, score))

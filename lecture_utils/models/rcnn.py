@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchvision.ops import roi_align as tv_roi_align
 from torchvision.ops import roi_pool as tv_roi_pool
 
 from ..anchors import grid_anchors, label_anchors, sample_balanced
@@ -123,12 +124,23 @@ class RCNNCropNet(nn.Module):
         return self.classifier(self.features(crops))
 
 
+#: how a proposal's features are cut from the map: "max" is Fast R-CNN's RoI pooling (corners rounded to
+#: cells, max over uneven bins); "align" is Mask R-CNN's RoI Align (exact bins, 2 x 2 bilinear samples each)
+POOLS = ("max", "align")
+
+
 class FastRCNNHead(nn.Module):
-    """RoI pooling -> two fully connected layers -> class scores and class-specific box offsets."""
+    """RoI pooling (or RoI Align) -> two fully connected layers -> class scores and class-specific box offsets.
+
+    ``pool`` changes no parameter, so one trained head can be run either way; it is stored in the checkpoint's
+    meta by ``scripts/train_detectors.py``."""
 
     def __init__(self, in_channels: int, num_classes: int, pool_size: int = 4, hidden: int = 256,
-                 spatial_scale: float = 1 / 8):
+                 spatial_scale: float = 1 / 8, pool: str = "max"):
         super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        self.pool = pool
         number("in_channels", in_channels, low=1, integer=True)
         number("num_classes", num_classes, low=1, integer=True)
         number("pool_size", pool_size, low=1, integer=True)
@@ -143,8 +155,11 @@ class FastRCNNHead(nn.Module):
     def forward(self, features: Tensor, rois: list[Tensor]) -> tuple[Tensor, Tensor]:
         if len(rois) != features.shape[0]:  # torchvision would read past the batch without a word
             raise ValueError(f"rois: expected one tensor per image ({features.shape[0]}), got {len(rois)}")
-        # torchvision's kernel gives exactly lecture_utils.roi.roi_pool's output, only faster
-        pooled = tv_roi_pool(features, [r.to(features) for r in rois], self.pool_size, self.spatial_scale)
+        rois = [r.to(features) for r in rois]
+        if self.pool == "align":  # aligned=True: a pixel's centre is at +0.5, as Detectron2 and torchvision's models
+            pooled = tv_roi_align(features, rois, self.pool_size, self.spatial_scale, sampling_ratio=2, aligned=True)
+        else:  # torchvision's kernel gives exactly lecture_utils.roi.roi_pool's output, only faster
+            pooled = tv_roi_pool(features, rois, self.pool_size, self.spatial_scale)
         h = self.fc(pooled)
         return self.cls(h), self.box(h).reshape(-1, self.num_classes + 1, 4)
 
@@ -202,13 +217,15 @@ def postprocess_detections(cls_logits: Tensor, box_deltas: Tensor, rois: Tensor,
 class FastRCNN(nn.Module):
     """Backbone once per image, then RoI pooling of every proposal from the shared feature map."""
 
-    def __init__(self, num_classes: int, pool_size: int = 4, sampling_seed: int = 0):
+    def __init__(self, num_classes: int, pool_size: int = 4, sampling_seed: int = 0, pool: str = "max",
+                 nms_thresh: float = 0.5):
         super().__init__()
         number("num_classes", num_classes, low=1, integer=True)
+        self.nms_thresh = number("nms_thresh", nms_thresh, low=0, high=1)  # 1.0: no suppression at all
         self.sampling = torch.Generator().manual_seed(sampling_seed)  # RoI sampling, on the CPU
         self.backbone = SmallBackbone()
         self.head = FastRCNNHead(self.backbone.out_channels, num_classes, pool_size,
-                                 spatial_scale=1 / self.backbone.stride)
+                                 spatial_scale=1 / self.backbone.stride, pool=pool)
 
     def forward(self, images: Tensor, proposals: list[Tensor], targets: list[dict] | None = None,
                 generator: torch.Generator | None = None):
@@ -231,7 +248,7 @@ class FastRCNN(nn.Module):
         for p in proposals:
             n = len(p)
             out.append(postprocess_detections(logits[start:start + n], deltas[start:start + n],
-                                              p, tuple(images.shape[-2:])))
+                                              p, tuple(images.shape[-2:]), nms_thresh=self.nms_thresh))
             start += n
         return out
 
@@ -321,7 +338,7 @@ class FasterRCNN(nn.Module):
     """
 
     def __init__(self, num_classes: int, image_size: int = 128, anchor_scales=(16, 32, 64),
-                 anchor_ratios=(0.5, 1.0, 2.0), pool_size: int = 4, sampling_seed: int = 0):
+                 anchor_ratios=(0.5, 1.0, 2.0), pool_size: int = 4, sampling_seed: int = 0, pool: str = "max"):
         super().__init__()
         number("num_classes", num_classes, low=1, integer=True)
         if number("image_size", image_size, low=8, integer=True) % 8:  # the backbone's stride
@@ -333,7 +350,8 @@ class FasterRCNN(nn.Module):
         self.register_buffer("anchors", grid_anchors((image_size // stride, image_size // stride), stride,
                                                      anchor_scales, anchor_ratios), persistent=False)
         self.rpn = RPNHead(self.backbone.out_channels, len(anchor_scales) * len(anchor_ratios))
-        self.head = FastRCNNHead(self.backbone.out_channels, num_classes, pool_size, spatial_scale=1 / stride)
+        self.head = FastRCNNHead(self.backbone.out_channels, num_classes, pool_size, spatial_scale=1 / stride,
+                                 pool=pool)
         self.post_nms_top_n = {"train": 300, "eval": 100}
 
     def proposals(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor, list[Tensor]]:
