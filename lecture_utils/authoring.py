@@ -28,7 +28,7 @@ import re
 import nbformat
 
 __all__ = ["BEGIN", "END", "strip_solutions", "exercise_notebook", "count_exercises", "exercise_cells",
-           "stubbed_names", "names_read", "is_section_heading", "heading_levels", "is_bookkeeping_cell",
+           "stubbed_names", "names_read", "names_bound", "is_section_heading", "heading_levels", "is_bookkeeping_cell",
            "SLIDE_CODE", "slide_type", "mark_slides"]
 
 #: the cell tag that keeps a code cell's source on the slides (hidden there otherwise)
@@ -118,7 +118,9 @@ def stubbed_names(source: str) -> set[str]:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if any(node.lineno <= a and b <= node.end_lineno for a, b in blocks):
+            # the END marker is a comment after the body's last statement, beyond end_lineno: the BEGIN
+            # marker inside the definition is what places a block in it
+            if any(node.lineno <= a <= node.end_lineno for a, b in blocks):
                 names.add(node.name)
     for node in tree.body:
         if any(a <= node.lineno <= b for a, b in blocks):
@@ -132,8 +134,30 @@ def stubbed_names(source: str) -> set[str]:
 
 def names_read(source: str) -> set[str]:
     """Every bare name a code cell reads (IPython magics and shell lines are skipped)."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
-    return {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in ast.walk(ast.parse(_python_only(source))) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _python_only(source: str) -> str:
+    """The cell without IPython magics (``%...``) and shell lines (``!...``, but not a continued ``!= ...``)."""
+    def magic(line: str) -> bool:
+        stripped = line.lstrip()
+        return stripped.startswith("%") or (stripped.startswith("!") and not stripped.startswith("!="))
+
+    return "\n".join("" if magic(line) else line for line in source.split("\n"))
+
+
+def names_bound(source: str) -> set[str]:
+    """Every name a code cell binds at its top level: assignments, loop and ``with`` targets, functions,
+    classes and imports (IPython magics and shell lines are skipped)."""
+    names: set[str] = set()
+    for node in ast.parse(_python_only(source)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        else:
+            names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names
 
 
 def is_section_heading(cell) -> bool:
