@@ -28,7 +28,7 @@ import re
 import nbformat
 
 __all__ = ["BEGIN", "END", "strip_solutions", "exercise_notebook", "count_exercises", "exercise_cells",
-           "stubbed_names", "names_read", "names_bound", "is_section_heading", "heading_levels", "is_bookkeeping_cell",
+           "exercise_summaries", "stubbed_names", "names_read", "names_bound", "is_section_heading", "heading_levels", "is_bookkeeping_cell",
            "SLIDE_CODE", "slide_type", "mark_slides"]
 
 #: the cell tag that keeps a code cell's source on the slides (hidden there otherwise)
@@ -98,6 +98,27 @@ def exercise_cells(nb: nbformat.NotebookNode) -> list[tuple[int, int]]:
                 raise ValueError(f"cell {i} holds an exercise but no code cell follows to check it")
             pairs.append((i, later[0]))
     return pairs
+
+
+_TASK = re.compile(r"\*\*Упражнение(?: \d+)?\.\*\*\s*(.+?[.!?])(?:\s|$)", re.S)
+
+
+def exercise_summaries(nb: nbformat.NotebookNode) -> list[dict]:
+    """Every exercise of a notebook: ``{"cell", "names", "task"}``, where ``task`` is the first sentence
+    of the nearest markdown cell above it that starts the exercise with ``**Упражнение.**``.
+
+    The course map of notebook 00 is built from it, so the map cannot promise an exercise that does not exist.
+    """
+    out = []
+    for i, _ in exercise_cells(nb):
+        above = [c.source for c in nb.cells[:i] if c.cell_type == "markdown"]
+        match = _TASK.search(above[-1]) if above else None
+        if match is None:
+            raise ValueError(f"cell {i} holds an exercise, but the markdown cell above it does not start one with "
+                             "'**Упражнение.**'")
+        out.append({"cell": i, "names": sorted(stubbed_names(nb.cells[i].source)),
+                    "task": " ".join(match.group(1).split())})
+    return out
 
 
 def stubbed_names(source: str) -> set[str]:

@@ -28,7 +28,7 @@ __all__ = [
     "CLASSES",
     "COLOUR_NAMES",
     "SceneConfig",
-    "make_scene",
+    "make_scene", "place_objects",
     "SyntheticScenes",
     "detection_collate",
     "to_coco",
@@ -224,8 +224,7 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
         ):
             continue
         owner = new_owner
-        shade = 1.0 + 0.15 * ((xx - cx) * rng.uniform(-1, 1) + (yy - cy) * rng.uniform(-1, 1)) / n
-        img = np.where(shape[None], colour[:, None, None] * shade[None], img)
+        img = _paint(img, shape, colour, xx, yy, cx, cy, rng)
         drawn_labels.append(k + 1)
         drawn_colours.append(colour_id)
         full_areas.append(area)
@@ -233,6 +232,17 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     if len(drawn_labels) < cfg.min_objects:
         raise ValueError(f"config: could not place min_objects={cfg.min_objects} objects in scene ({seed}, "
                          f"{index}) without hiding one behind another; lower min_objects or size_range")
+    return _scene_dict(img, owner, drawn_labels, drawn_colours, cfg, index, rng)
+
+
+def _paint(img, shape, colour, xx, yy, cx, cy, rng):
+    """The object's colour with a gentle random shading gradient, where ``shape`` is set."""
+    shade = 1.0 + 0.15 * ((xx - cx) * rng.uniform(-1, 1) + (yy - cy) * rng.uniform(-1, 1)) / xx.shape[0]
+    return np.where(shape[None], colour[:, None, None] * shade[None], img)
+
+
+def _scene_dict(img, owner, drawn_labels, drawn_colours, cfg, index, rng) -> dict:
+    n = cfg.image_size
     img = img + cfg.noise_std * rng.standard_normal(img.shape, dtype=np.float32)
     image = torch.from_numpy(np.clip(img, 0.0, 1.0).astype(np.float32))
 
@@ -255,6 +265,49 @@ def make_scene(seed: int, index: int, config: SceneConfig | None = None) -> dict
     if cfg.named_colours:
         scene["colours"] = torch.tensor(drawn_colours, dtype=torch.int64)
     return scene
+
+
+def place_objects(objects, seed: int = 0, index: int = 0, config: SceneConfig | None = None) -> dict:
+    """A scene with objects where *you* put them: a controlled experiment instead of a random draw.
+
+    ``objects`` is a list of ``(label, cx, cy, diameter)`` in pixels (label 1-based into the classes),
+    painted in that order (later ones occlude earlier ones); background, colours, texture and noise
+    are drawn as in :func:`make_scene` from ``(seed, index)``. An object hidden completely is an error.
+    Returns the same dict as :func:`make_scene`.
+    """
+    cfg = config or SceneConfig()
+    if not isinstance(cfg, SceneConfig):
+        raise TypeError(f"config must be a SceneConfig, got {type(cfg).__name__}")
+    if not isinstance(objects, (list, tuple)) or not objects:
+        raise ValueError("objects must be a non-empty list of (label, cx, cy, diameter)")
+    n = cfg.image_size
+    for i, obj in enumerate(objects):
+        if not (isinstance(obj, (list, tuple)) and len(obj) == 4):
+            raise ValueError(f"objects[{i}] must be (label, cx, cy, diameter), got {obj!r}")
+        label, cx, cy, diameter = obj
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 1 <= label <= len(cfg.classes):
+            raise ValueError(f"objects[{i}]: label must be an int in 1..{len(cfg.classes)}, got {label!r}")
+        if not all(np.isfinite(float(v)) for v in (cx, cy, diameter)) or not 0 <= cx <= n or not 0 <= cy <= n \
+                or not diameter > 0:
+            raise ValueError(f"objects[{i}]: the centre must lie in the {n}x{n} image and the diameter be positive, "
+                             f"got {obj!r}")
+    rng = np.random.default_rng([int(seed), int(index), 1])  # 1: never the stream of make_scene(seed, index)
+    img, bg_colour = _background(rng, cfg)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) + 0.5
+    owner = np.full((n, n), -1, dtype=np.int64)
+    for k, (label, cx, cy, diameter) in enumerate(objects):
+        shape = _PAINTERS[cfg.classes[label - 1]](xx, yy, float(cx), float(cy), float(diameter) / 2, rng)
+        colour = _random_colour(rng)
+        for _ in range(10):
+            if np.linalg.norm(colour - bg_colour) >= cfg.min_contrast:
+                break
+            colour = _random_colour(rng)
+        owner = np.where(shape, k, owner)
+        img = _paint(img, shape, colour, xx, yy, float(cx), float(cy), rng)
+    hidden = [k for k in range(len(objects)) if not (owner == k).any()]
+    if hidden:
+        raise ValueError(f"objects: {hidden} are hidden completely by later objects")
+    return _scene_dict(img, owner, [int(o[0]) for o in objects], [-1] * len(objects), cfg, index, rng)
 
 
 def masks_to_tight_boxes(masks: torch.Tensor) -> torch.Tensor:

@@ -59,7 +59,7 @@ def test_course_notebooks_have_exercises():
 def test_stubbed_names_on_a_solution_cell():
     # the END marker is a comment after the function's last statement: the solution version must name it too
     source = "def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n\n\ny = 1\n"
-    from lecture_utils.authoring import stubbed_names, strip_solutions
+    from lecture_utils.authoring import strip_solutions, stubbed_names
 
     assert stubbed_names(source) == {"f"}
     assert "raise NotImplementedError" in strip_solutions(source)[0]
