@@ -172,7 +172,7 @@ def main() -> None:
     seed_everything(args.seed)
     device = get_device()
     model, train_forward, eval_forward = build(args.model)
-    test = [make_scene(TEST_SEED, i) for i in range(pick(200, 200))]
+    test = [make_scene(TEST_SEED, i) for i in range(pick(200, 200, smoke=10))]
     t0 = time.perf_counter()
     config = NAMED if args.model.startswith("openvocab") else None
     if args.model in FAST:

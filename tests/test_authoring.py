@@ -63,3 +63,30 @@ def test_stubbed_names_on_a_solution_cell():
 
     assert stubbed_names(source) == {"f"}
     assert "raise NotImplementedError" in strip_solutions(source)[0]
+
+
+def test_every_exercise_has_a_task_sentence_for_the_course_map():
+    import nbformat
+
+    from lecture_utils.authoring import exercise_cells, exercise_summaries
+    from lecture_utils.runtime import REPO_ROOT
+
+    for path in sorted((REPO_ROOT / "notebooks").glob("0[1-8]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        summaries = exercise_summaries(nb)
+        assert len(summaries) == len(exercise_cells(nb)) >= 2
+        assert all(s["names"] and len(s["task"]) > 10 for s in summaries), path.name
+
+
+def test_exercise_summaries_refuse_an_exercise_without_its_task():
+    import nbformat
+    import pytest
+
+    from lecture_utils.authoring import exercise_summaries
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Some text."),
+        nbformat.v4.new_code_cell("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n"),
+        nbformat.v4.new_code_cell("assert f() == 1")])
+    with pytest.raises(ValueError, match="Упражнение"):
+        exercise_summaries(nb)

@@ -18,7 +18,7 @@ import pytest
 from exercise_mutations import MUTATIONS
 from jupyter_client.manager import KernelManager
 
-from lecture_utils.authoring import exercise_cells, names_bound, names_read, stubbed_names
+from lecture_utils.authoring import exercise_cells, names_bound, stubbed_names
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("0[1-8]_*.ipynb"))
 CELL_TIMEOUT = 300
@@ -31,6 +31,22 @@ def mutate(source: str, replacements: list[tuple[str, str]]) -> str:
     return source
 
 
+def free_names(source: str) -> set[str]:
+    """Names a cell reads but does not bind itself: a function's own arguments and locals are not free."""
+    import ast
+
+    tree = ast.parse("\n".join("" if line.lstrip().startswith("%") else line for line in source.split("\n")))
+    free: set[str] = set()
+    for node in tree.body:
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+            local |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            reads -= local
+        free |= reads
+    return free - names_bound(source)
+
+
 def needed_cells(nb, targets: set[int]) -> list[int]:
     """The first code cell, the targets, and every earlier code cell binding a name they (transitively) read."""
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
@@ -38,7 +54,8 @@ def needed_cells(nb, targets: set[int]) -> list[int]:
     changed = True
     while changed:
         changed = False
-        wanted = set().union(*(names_read(nb.cells[i].source) for i in keep))
+        # free names only: a name a cell binds itself (a loop variable, a local generator) needs no earlier cell
+        wanted = set().union(*(free_names(nb.cells[i].source) for i in keep))
         for i in code:
             if i not in keep and i < max(keep) and names_bound(nb.cells[i].source) & wanted:
                 keep.add(i)

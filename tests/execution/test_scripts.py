@@ -19,6 +19,8 @@ RUNS = {
     "detectors_torchvision": ["train_detectors.py", "--model", "torchvision", "--steps", "2"],
     "detectors_yolo": ["train_detectors.py", "--model", "yolo", "--steps", "2"],
     "detectors_openvocab": ["train_detectors.py", "--model", "openvocab", "--steps", "2"],
+    "detectors_fast_align": ["train_detectors.py", "--model", "fast_align", "--steps", "2", "--pool", "4"],
+    "detectors_openvocab_random": ["train_detectors.py", "--model", "openvocab_random", "--steps", "2"],
     "segmenters": ["train_segmenters.py", "--steps", "2", "--only", "unet", "fcn8s"],
     "operators": ["train_operators.py", "--steps", "2", "--only", "unet", "fno"],
     "ddpm": ["train_ddpm.py", "--steps", "2", "--batch-size", "4", "--save-every", "1"],
@@ -28,7 +30,9 @@ RUNS = {
                         "--eval-every", "2", "--save-every", "1"],
 }
 CHECKPOINTS = {"detectors_course": "faster_rcnn_course.pt", "detectors_torchvision": "faster_rcnn_torchvision.pt",
-               "detectors_yolo": "yolo_v1.pt", "detectors_openvocab": "yolo_open_vocab.pt", "segmenters": "seg_fcn8s.pt", "operators": "operator_fno.pt",
+               "detectors_yolo": "yolo_v1.pt", "detectors_openvocab": "yolo_open_vocab.pt",
+               "detectors_fast_align": "fast_rcnn_align.pt", "detectors_openvocab_random": "yolo_open_vocab_random.pt",
+               "segmenters": "seg_fcn8s.pt", "operators": "operator_fno.pt",
                "ddpm": "ddpm_scenes.pt", "dino": "vit_dino.pt", "dino_supervised": "vit_supervised.pt"}
 
 
@@ -39,7 +43,7 @@ def test_training_script_runs_on_an_emulated_device(name, kind, tmp_path):
     env.update(LECTURE_EMULATE=kind, LECTURE_SMOKE="1", LECTURE_ALLOW_DOWNLOAD="0", HF_HUB_OFFLINE="1",
                LECTURE_BUILD_DIR=str(tmp_path / "build"), LECTURE_CHECKPOINT_DIR=str(tmp_path / "ckpt"),
                MPLBACKEND="Agg", PYTHONPATH=str(REPO), LECTURE_THREADS=os.environ.get("LECTURE_THREADS", "2"))
-    if name == "detectors_openvocab":  # it starts from the shipped closed-set YOLO
+    if name.startswith("detectors_openvocab"):  # it starts from the shipped closed-set YOLO
         from lecture_utils.checkpoints import CHECKPOINT_DIR, sha256_of
 
         (tmp_path / "ckpt").mkdir()
