@@ -14,7 +14,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from lecture_utils.authoring import exercise_cells, exercise_notebook, names_read, strip_solutions, stubbed_names
+from lecture_utils.authoring import (
+    exercise_cells,
+    exercise_notebook,
+    names_read,
+    strip_solutions,
+    stubbed_names,
+)
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("0[1-8]_*.ipynb"))
 
