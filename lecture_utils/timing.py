@@ -46,24 +46,35 @@ def timed(device: torch.device | str | None = None):
 
 
 def seconds_per_call(fn: Callable[[], object], *, device: torch.device | str | None = None,
-                     repeats: int = 3, warmup: int = 1) -> float:
+                     repeats: int = 3, warmup: int = 1, threads: int | None = None) -> float:
     """The best of ``repeats`` synchronised timings of ``fn()``, after ``warmup`` untimed calls.
 
     The warm-up absorbs one-off costs (cuDNN's algorithm search, the allocator, lazy imports);
     the minimum is the least disturbed run, the usual choice for short benchmarks (``timeit``).
+    ``threads`` times the CPU work on that many threads and restores the setting afterwards: two
+    methods compared on one thread each are compared fairly even when another process holds a core
+    (with more threads than free cores, small operators wait on each other and the ranking can flip).
     Under the smoke profile (the emulated-device tests) one call is timed, without warm-up.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     if not isinstance(repeats, int) or repeats < 1 or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats!r}, {warmup!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
     if smoke_profile():  # the emulated-device runs need the code path, not a good number
         repeats, warmup = 1, 0
-    for _ in range(warmup):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        with timed(device) as t:
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        for _ in range(warmup):
             fn()
-        best = min(best, t["seconds"])
+        best = float("inf")
+        for _ in range(repeats):
+            with timed(device) as t:
+                fn()
+            best = min(best, t["seconds"])
+    finally:
+        torch.set_num_threads(before)
     return best

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -262,3 +263,74 @@ def test_attention_of_any_block():
     torch.testing.assert_close(cls_attention(vit, x, block=0), first[:, :, 0, 1:].reshape(2, 4, 4, 4))
     with pytest.raises(IndexError):
         vit.get_selfattention(x, 2)
+
+
+def test_attention_scores_on_hand_made_maps():
+    from sklearn.metrics import roc_auc_score
+
+    from lecture_utils.dino import (
+        auroc_per_image,
+        choose_rank_mask,
+        mass_on_object,
+        patch_share,
+        rank_mask_jaccard,
+        top_k_mask,
+        uniform_jaccard,
+    )
+
+    fg = torch.zeros(2, 16, 16, dtype=torch.bool)
+    fg[:, :8, :8] = True  # the top-left patch of a 2 x 2 grid of 8-pixel patches
+    share = patch_share(fg, 8)
+    assert share[0].tolist() == [[1.0, 0.0], [0.0, 0.0]]
+    looks_at_object = torch.tensor([[0.7, 0.1], [0.1, 0.1]])
+    looks_away = torch.tensor([[0.01, 0.33], [0.33, 0.33]])
+    attention = torch.stack([looks_at_object, looks_away])[None].expand(2, 2, 2, 2).clone()
+    torch.testing.assert_close(mass_on_object(attention, share)[0], torch.tensor([0.7, 0.01]))
+    uniform = torch.full((2, 1, 2, 2), 0.25)
+    torch.testing.assert_close(mass_on_object(uniform, share), share.mean((1, 2))[:, None])  # chance = pixel share
+    auc = auroc_per_image(attention, share)
+    assert auc[0].tolist() == [1.0, 0.0]
+    # the average-rank form agrees with sklearn, ties included
+    g = torch.Generator().manual_seed(0)
+    scores = torch.randint(0, 4, (3, 2, 4, 4), generator=g).float()
+    share4 = (torch.rand(3, 4, 4, generator=g) > 0.6).float()
+    ours = auroc_per_image(scores, share4)
+    for i in range(3):
+        for h in range(2):
+            expected = roc_auc_score(share4[i].flatten() > 0.5, scores[i, h].flatten())
+            assert abs(ours[i, h].item() - expected) < 1e-6
+    assert torch.isnan(auroc_per_image(scores, torch.zeros(3, 4, 4))).all()  # no object patch: undefined
+    assert top_k_mask(looks_at_object, 1).tolist() == [[True, False], [False, False]]
+    assert top_k_mask(-looks_away, 1).tolist() == [[True, False], [False, False]]
+    # a background head: its complement (the least attended patch) is the object exactly
+    assert rank_mask_jaccard(attention, fg, 8, "complement", 1)[0].tolist() == [0.0, 1.0]
+    choice = choose_rank_mask(attention, fg, 8, ks=range(1, 4))
+    assert choice["jaccard"] == 1.0 and choice["k"] == 1
+    assert 0.1 < uniform_jaccard(fg, 8) < 0.5
+    for bad, match in ((lambda: top_k_mask(looks_at_object, 5), "k"),
+                       (lambda: rank_mask_jaccard(attention, fg, 8, "inverse", 1), "direction"),
+                       (lambda: patch_share(fg, 5), "patch"),
+                       (lambda: mass_on_object(attention, share[:, :1]), "share")):
+        with pytest.raises(ValueError, match=match):
+            bad()
+
+
+def test_probes_read_what_is_linearly_there():
+    from lecture_utils.dino import colour_probe, object_colour, shape_probe
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(400, 3, 8, 8, generator=g)
+    fg = torch.zeros(400, 8, 8, dtype=torch.bool)
+    fg[:, 2:6, 2:6] = True
+    colour = object_colour(images, fg)
+    torch.testing.assert_close(colour[0], images[0][:, 2:6, 2:6].mean((1, 2)))
+    x = np.concatenate([colour.numpy(), np.random.default_rng(0).normal(size=(400, 5))], axis=1)
+    assert colour_probe(x[:300], colour[:300], x[300:], colour[300:]) > 0.99
+    noise = np.random.default_rng(1).normal(size=(400, 8))
+    assert colour_probe(noise[:300], colour[:300], noise[300:], colour[300:]) < 0.1
+    shapes = (torch.rand(400, 3, generator=g) > 0.5).float()
+    informative = shapes.numpy() + 0.1 * np.random.default_rng(2).normal(size=(400, 3))
+    assert shape_probe(informative[:300], shapes[:300], informative[300:], shapes[300:]) > 0.95
+    assert abs(shape_probe(noise[:300], shapes[:300], noise[300:], shapes[300:]) - 0.5) < 0.15
+    with pytest.raises(ValueError, match="foreground"):
+        object_colour(images, torch.zeros(400, 8, 8, dtype=torch.bool))

@@ -35,3 +35,20 @@ def test_bad_arguments_are_named():
         timing.seconds_per_call(3)
     with pytest.raises(ValueError, match="repeats"):
         timing.seconds_per_call(lambda: None, repeats=0)
+
+
+def test_threads_apply_while_timing_and_are_restored(monkeypatch):
+    monkeypatch.delenv("LECTURE_SMOKE", raising=False)
+    before, seen = torch.get_num_threads(), []
+    timing.seconds_per_call(lambda: seen.append(torch.get_num_threads()), repeats=2, warmup=1, threads=1)
+    assert seen == [1, 1, 1] and torch.get_num_threads() == before
+
+    def boom():
+        raise RuntimeError("inside")
+
+    with pytest.raises(RuntimeError, match="inside"):
+        timing.seconds_per_call(boom, threads=1)
+    assert torch.get_num_threads() == before  # restored even when the timed code fails
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            timing.seconds_per_call(lambda: None, threads=bad)

@@ -10,6 +10,9 @@ One module per concept, everything re-exported here (``from lecture_utils.dino i
 * :mod:`.later_losses` - :func:`koleo_loss`, :func:`ibot_patch_loss`, :func:`gram_loss`;
 * :mod:`.attention_maps` - :func:`cls_attention`, :func:`attention_mass_mask`, :func:`jaccard`
   (keep 60 % of the [CLS] attention mass, compare with the object mask);
+* :mod:`.attention_scores` - what the 60 % Jaccard hides: :func:`mass_on_object`, :func:`auroc_per_image`,
+  k-patch masks of a head or of its complement (:func:`choose_rank_mask`), :func:`uniform_jaccard`;
+* :mod:`.probes` - linear probes on frozen [CLS] features (:func:`colour_probe`, :func:`shape_probe`);
 * :mod:`.step` - :func:`self_distillation_step`, one update of the whole method.
 
 The teacher's EMA and the cosine schedules are the course-wide ones (:mod:`lecture_utils.schedules`).
@@ -17,6 +20,18 @@ The teacher's EMA and the cosine schedules are the course-wide ones (:mod:`lectu
 
 from ..schedules import cosine_schedule, ema_update
 from .attention_maps import attention_mass_mask, cls_attention, jaccard
+from .attention_scores import (
+    OBJECT_PATCH,
+    auroc_per_image,
+    choose_rank_mask,
+    mask_precision,
+    mass_on_object,
+    patch_share,
+    rank_mask_jaccard,
+    top_k_mask,
+    uniform_jaccard,
+    upsample_patches,
+)
 from .augment import multi_crop
 from .config import (
     DINO,
@@ -30,10 +45,14 @@ from .config import (
 )
 from .later_losses import gram_loss, ibot_patch_loss, koleo_loss, random_patch_mask
 from .loss import DINOLoss, entropy_stats
+from .probes import cls_features, colour_probe, object_colour, shape_probe
 from .step import self_distillation_step
 
 __all__ = [
     "DINO_SCENES", "VIT", "HEAD", "DINO", "dino_model", "supervised_model", "scene_pool", "multi_crop", "DINOLoss",
     "ema_update", "cosine_schedule", "entropy_stats", "koleo_loss", "ibot_patch_loss", "random_patch_mask",
     "gram_loss", "cls_attention", "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
+    "OBJECT_PATCH", "patch_share", "upsample_patches", "mass_on_object", "mask_precision", "auroc_per_image",
+    "top_k_mask", "rank_mask_jaccard", "choose_rank_mask", "uniform_jaccard",
+    "object_colour", "cls_features", "colour_probe", "shape_probe",
 ]
