@@ -411,6 +411,8 @@ CASES = [
          lambda r: bool(torch.isnan(r).all())),
     Bad("top_k_mask k 0", lambda: m("dino").top_k_mask(torch.rand(2, 2), 0), "k"),
     Bad("rank_mask_jaccard direction", lambda: m("dino").rank_mask_jaccard(torch.rand(1, 1, 1, 1), torch.zeros(1, 8, 8, dtype=torch.bool), 8, "up", 1), "direction"),
+    Bad("rank_mask_jaccard_by_k direction", lambda: m("dino").rank_mask_jaccard_by_k(torch.rand(1, 1, 1, 1), torch.zeros(1, 8, 8, dtype=torch.bool), 8, "up"), "direction"),
+    Bad("choose_rank_mask k too big", lambda: m("dino").choose_rank_mask(torch.rand(1, 1, 1, 1), torch.zeros(1, 8, 8, dtype=torch.bool), 8, ks=[2]), "ks"),
     Bad("choose_rank_mask no k", lambda: m("dino").choose_rank_mask(torch.rand(1, 1, 1, 1), torch.zeros(1, 8, 8, dtype=torch.bool), 8, ks=[]), "ks"),
     Bad("uniform_jaccard mass 0", lambda: m("dino").uniform_jaccard(torch.zeros(1, 8, 8, dtype=torch.bool), 8, mass=0.0), "mass"),
     Bad("object_colour no object", lambda: m("dino").object_colour(torch.rand(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.bool)), "foreground"),

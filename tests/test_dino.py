@@ -304,6 +304,14 @@ def test_attention_scores_on_hand_made_maps():
     assert top_k_mask(-looks_away, 1).tolist() == [[True, False], [False, False]]
     # a background head: its complement (the least attended patch) is the object exactly
     assert rank_mask_jaccard(attention, fg, 8, "complement", 1)[0].tolist() == [0.0, 1.0]
+    # every k at once (a cumulative sum over the sorted patches) = the pixel masks one k at a time
+    from lecture_utils.dino import rank_mask_jaccard_by_k
+    maps = torch.rand(3, 2, 4, 4, generator=g)
+    objects = torch.rand(3, 16, 16, generator=g) > 0.7
+    for direction in ("attention", "complement"):
+        table = rank_mask_jaccard_by_k(maps, objects, 4, direction)
+        for k in (1, 5, 16):
+            torch.testing.assert_close(table[k - 1], rank_mask_jaccard(maps, objects, 4, direction, k))
     choice = choose_rank_mask(attention, fg, 8, ks=range(1, 4))
     assert choice["jaccard"] == 1.0 and choice["k"] == 1
     assert 0.1 < uniform_jaccard(fg, 8) < 0.5

@@ -28,6 +28,7 @@ from .attention_scores import (
     mass_on_object,
     patch_share,
     rank_mask_jaccard,
+    rank_mask_jaccard_by_k,
     top_k_mask,
     uniform_jaccard,
     upsample_patches,
@@ -53,6 +54,6 @@ __all__ = [
     "ema_update", "cosine_schedule", "entropy_stats", "koleo_loss", "ibot_patch_loss", "random_patch_mask",
     "gram_loss", "cls_attention", "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
     "OBJECT_PATCH", "patch_share", "upsample_patches", "mass_on_object", "mask_precision", "auroc_per_image",
-    "top_k_mask", "rank_mask_jaccard", "choose_rank_mask", "uniform_jaccard",
+    "top_k_mask", "rank_mask_jaccard", "rank_mask_jaccard_by_k", "choose_rank_mask", "uniform_jaccard",
     "object_colour", "cls_features", "colour_probe", "shape_probe",
 ]

@@ -25,7 +25,7 @@ from ..checks import number
 from .attention_maps import attention_mass_mask, jaccard
 
 __all__ = ["patch_share", "upsample_patches", "mass_on_object", "mask_precision", "auroc_per_image", "top_k_mask",
-           "rank_mask_jaccard", "choose_rank_mask", "uniform_jaccard", "OBJECT_PATCH"]
+           "rank_mask_jaccard", "rank_mask_jaccard_by_k", "choose_rank_mask", "uniform_jaccard", "OBJECT_PATCH"]
 
 #: a patch counts as "object" for AUROC when more than half of its pixels are object
 OBJECT_PATCH = 0.5
@@ -121,6 +121,24 @@ def rank_mask_jaccard(attention: Tensor, foreground: Tensor, patch: int, directi
     return jaccard(mask, foreground[:, None].expand_as(mask))
 
 
+def rank_mask_jaccard_by_k(attention: Tensor, foreground: Tensor, patch: int, direction: str) -> Tensor:
+    """``[n, B, heads]``: :func:`rank_mask_jaccard` for every k = 1..n at once (n = patches per map).
+
+    A k-patch mask's pixel intersection with the object is the object share of its k patches, so
+    one sort and a cumulative sum give every k (ties are broken as ``sort`` breaks them)."""
+    _maps(attention)
+    _foreground(foreground, patch)
+    if direction not in ("attention", "complement"):
+        raise ValueError(f"direction must be 'attention' or 'complement', got {direction!r}")
+    share = patch_share(foreground, patch).flatten(1)  # [B, n]
+    scores = (attention if direction == "attention" else -attention).flatten(2)  # [B, heads, n]
+    order = scores.argsort(dim=-1, descending=True, stable=True)
+    inter = share[:, None].expand_as(scores).gather(-1, order).cumsum(-1)  # [B, heads, n], in patches
+    k = torch.arange(1, scores.shape[-1] + 1, dtype=inter.dtype)
+    area = share.sum(1)[:, None, None]
+    return (inter / (k + area - inter)).permute(2, 0, 1)
+
+
 def choose_rank_mask(attention: Tensor, foreground: Tensor, patch: int, ks=range(1, 40)) -> dict:
     """The head, direction and k whose k-patch mask has the best mean Jaccard on these scenes.
 
@@ -129,13 +147,16 @@ def choose_rank_mask(attention: Tensor, foreground: Tensor, patch: int, ks=range
     ks = list(ks)
     if not ks:
         raise ValueError("ks must hold at least one k")
+    n = attention.shape[-1] * attention.shape[-2]
+    if any(isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n for k in ks):
+        raise ValueError(f"ks must be ints in 1..{n}, got {ks!r}")
     best = None
     for direction in ("attention", "complement"):
+        table = rank_mask_jaccard_by_k(attention, foreground, patch, direction).mean(1)  # [n, heads]
         for k in ks:
-            per_head = rank_mask_jaccard(attention, foreground, patch, direction, k).mean(0)
-            head = int(per_head.argmax())
-            if best is None or per_head[head] > best["jaccard"]:
-                best = {"direction": direction, "head": head, "k": int(k), "jaccard": float(per_head[head])}
+            head = int(table[k - 1].argmax())
+            if best is None or table[k - 1, head] > best["jaccard"]:
+                best = {"direction": direction, "head": head, "k": int(k), "jaccard": float(table[k - 1, head])}
     return best
 
 
