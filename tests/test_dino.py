@@ -342,3 +342,39 @@ def test_probes_read_what_is_linearly_there():
     assert abs(shape_probe(noise[:300], shapes[:300], noise[300:], shapes[300:]) - 0.5) < 0.15
     with pytest.raises(ValueError, match="foreground"):
         object_colour(images, torch.zeros(400, 8, 8, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("kind", ["cuda", "mps"])
+def test_attention_scores_stay_on_the_device(kind):
+    """Every score works on device tensors (emulated) and gives the CPU's numbers there."""
+    from lecture_utils.dino import (
+        auroc_per_image,
+        choose_rank_mask,
+        mask_precision,
+        mass_on_object,
+        patch_share,
+        rank_mask_jaccard,
+        rank_mask_jaccard_by_k,
+        top_k_mask,
+        uniform_jaccard,
+        upsample_patches,
+    )
+    from lecture_utils.emulation import emulate
+
+    g = torch.Generator().manual_seed(0)
+    maps, objects = torch.rand(3, 2, 4, 4, generator=g), torch.rand(3, 16, 16, generator=g) > 0.6
+
+    def scores(a, fg):
+        share = patch_share(fg, 4)
+        mask = top_k_mask(a, 5)
+        return [mass_on_object(a, share), mask_precision(mask, share), auroc_per_image(a, share),
+                rank_mask_jaccard(a, fg, 4, "complement", 5), rank_mask_jaccard_by_k(a, fg, 4, "attention"),
+                upsample_patches(mask, 4), torch.tensor(uniform_jaccard(fg, 4, draws=2)),
+                torch.tensor(choose_rank_mask(a, fg, 4)["jaccard"])]
+
+    on_cpu = scores(maps, objects)
+    with emulate(kind) as device:
+        on_device = scores(maps.to(device), objects.to(device))
+        assert all(t.device == device for t in on_device[:6])
+        for cpu, dev in zip(on_cpu, on_device, strict=True):
+            torch.testing.assert_close(dev.cpu(), cpu, equal_nan=True)

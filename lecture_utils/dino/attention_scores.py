@@ -16,6 +16,8 @@ or "looks at everything *but* the object". The measures here separate those case
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from scipy.stats import rankdata
@@ -87,14 +89,16 @@ def auroc_per_image(scores: Tensor, share: Tensor) -> Tensor:
     The rank form of the Mann-Whitney statistic with average ranks for ties, the same number as
     ``sklearn.metrics.roc_auc_score`` (notebook 07 checks it against sklearn)."""
     _maps(scores, "scores")
-    labels = (share > OBJECT_PATCH).flatten(1)  # [B, n]
-    flat = scores.flatten(2).double().cpu().numpy()  # [B, heads, n]
+    # ranked on the CPU in float64 (scipy; MPS has no float64), returned on the scores' device
+    labels = (share.detach().cpu() > OBJECT_PATCH).flatten(1)  # [B, n]
+    flat = scores.detach().cpu().flatten(2).double().numpy()  # [B, heads, n]
     ranks = torch.from_numpy(rankdata(flat, axis=-1))  # average ranks, 1..n
     pos = labels.sum(1).double()[:, None]  # [B, 1]
     neg = labels.shape[1] - pos
     rank_sum = (ranks * labels[:, None].double()).sum(-1)  # [B, heads]
     auc = (rank_sum - pos * (pos + 1) / 2) / (pos * neg)
-    return torch.where((pos > 0) & (neg > 0), auc, torch.full_like(auc, float("nan"))).float()
+    auc = torch.where((pos > 0) & (neg > 0), auc, torch.full_like(auc, float("nan"))).float()
+    return auc.to(scores.device)
 
 
 def top_k_mask(scores: Tensor, k: int) -> Tensor:
@@ -134,20 +138,22 @@ def rank_mask_jaccard_by_k(attention: Tensor, foreground: Tensor, patch: int, di
     scores = (attention if direction == "attention" else -attention).flatten(2)  # [B, heads, n]
     order = scores.argsort(dim=-1, descending=True, stable=True)
     inter = share[:, None].expand_as(scores).gather(-1, order).cumsum(-1)  # [B, heads, n], in patches
-    k = torch.arange(1, scores.shape[-1] + 1, dtype=inter.dtype)
+    k = torch.arange(1, scores.shape[-1] + 1, dtype=inter.dtype, device=inter.device)
     area = share.sum(1)[:, None, None]
     return (inter / (k + area - inter)).permute(2, 0, 1)
 
 
-def choose_rank_mask(attention: Tensor, foreground: Tensor, patch: int, ks=range(1, 40)) -> dict:
+def choose_rank_mask(attention: Tensor, foreground: Tensor, patch: int, ks=None) -> dict:
     """The head, direction and k whose k-patch mask has the best mean Jaccard on these scenes.
 
-    Call it on validation scenes, then score the choice on test scenes with
-    :func:`rank_mask_jaccard`: choosing on the scenes you report would flatter the number."""
-    ks = list(ks)
+    ``ks`` defaults to every k up to 60 % of the patches (1..39 on an 8 x 8 grid), the share the
+    paper's mass threshold keeps. Call it on validation scenes, then score the choice on test scenes
+    with :func:`rank_mask_jaccard`: choosing on the scenes you report would flatter the number."""
+    _maps(attention)
+    n = attention.shape[-1] * attention.shape[-2]
+    ks = list(range(1, math.ceil(0.6 * n) + 1) if ks is None else ks)
     if not ks:
         raise ValueError("ks must hold at least one k")
-    n = attention.shape[-1] * attention.shape[-2]
     if any(isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n for k in ks):
         raise ValueError(f"ks must be ints in 1..{n}, got {ks!r}")
     best = None
@@ -169,7 +175,7 @@ def uniform_jaccard(foreground: Tensor, patch: int, mass: float = 0.6, draws: in
     h, w = foreground.shape[-2] // patch, foreground.shape[-1] // patch
     values = []
     for _ in range(draws):
-        almost_flat = 1 + 1e-6 * torch.rand(len(foreground), h, w, generator=g)
+        almost_flat = (1 + 1e-6 * torch.rand(len(foreground), h, w, generator=g)).to(foreground.device)
         mask = upsample_patches(attention_mass_mask(almost_flat, mass), patch)
         values.append(jaccard(mask, foreground).mean())
     return float(np.mean([v.item() for v in values]))
