@@ -1,4 +1,4 @@
-"""Collect the 500-step proxy runs into ``research/dino/proxy_ablation.json``, the table notebook 07 shows.
+"""Collect the 500-step proxy runs into ``data/dino_proxy_ablation.json``, the table notebook 07 shows.
 
 Every number comes from validation scenes (seed 1, 400 scenes): the best head, the mass threshold,
 and the k-patch mask's head / direction / k are chosen on half A (scenes 0-199) and reported on
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lecture_utils.dino import choose_rank_mask, cls_attention, rank_mask_jaccard, scene_pool
-from lecture_utils.runtime import BUILD_DIR
+from lecture_utils.runtime import BUILD_DIR, DATA_DIR
 
 HERE = Path(__file__).resolve().parent
 CHANGES = {  # run name prefix -> what changed against the shipped recipe (notebook 07 prints these)
@@ -74,7 +74,7 @@ def main() -> None:
            "script": "research/dino/proxy.py (runs), research/dino/proxy_table.py (this table)",
            "uniform_60": round(json.loads((HERE / "runs" / "base_s0.json").read_text())["final"]["uniform_60"], 4),
            "runs": runs}
-    (HERE / "proxy_ablation.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    (DATA_DIR / "dino_proxy_ablation.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
