@@ -344,6 +344,57 @@ def test_probes_read_what_is_linearly_there():
         object_colour(images, torch.zeros(400, 8, 8, dtype=torch.bool))
 
 
+def test_shape_retrieval_counts_exact_shape_sets_of_nearest_neighbours():
+    from lecture_utils.dino import shape_retrieval
+
+    shapes = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 1.0]])  # scene 2's neighbour is 3: other shapes
+    assert shape_retrieval(x, shapes) == 0.5  # 0 -> 1 and 1 -> 0 match, 2 -> 3 and 3 -> 2 do not
+    assert shape_retrieval(10 * x, shapes) == 0.5  # cosine: the scale of a feature does not matter
+    assert shape_retrieval(x, shapes, per_scene=True).tolist() == [True, True, False, False]
+
+
+def test_segmentation_probe_against_sklearn_and_hand_made_scenes():
+    from sklearn.metrics import jaccard_score
+
+    from lecture_utils.dino import patch_features, segmentation_probe
+
+    g = torch.Generator().manual_seed(0)
+    fg = torch.zeros(30, 16, 16, dtype=torch.bool)
+    for i in range(30):  # one 8 x 8 object per scene, on the patch grid
+        y, x = torch.randint(0, 2, (2,), generator=g) * 8
+        fg[i, y:y + 8, x:x + 8] = True
+    images = 0.5 + 0.05 * torch.randn(30, 3, 16, 16, generator=g)
+    images[:, 0][fg] = 0.9  # a red object on grey noise: raw pixels separate it linearly
+    x = patch_features(None, images, 8)
+    assert x.shape == (30, 4, 192)
+    torch.testing.assert_close(torch.from_numpy(x[0, 1]), images[0, :, :8, 8:].flatten())  # raster order
+    perfect = segmentation_probe(x[:10], fg[:10], x[10:], fg[10:], 8)
+    assert perfect["miou"] > 0.85  # bilinear logits blur the 8-pixel object edges a little
+    noise = np.random.default_rng(0).normal(size=x.shape)
+    chance = segmentation_probe(noise[:10], fg[:10], noise[10:], fg[10:], 8)
+    assert chance["miou"] < 0.7
+    # the IoUs over all test pixels, as scikit-learn counts them, for an imperfect prediction
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    model.fit(noise[:10].reshape(-1, 192), (fg[:10].reshape(10, 2, 8, 2, 8).float().mean((2, 4)) > 0.5).flatten())
+    logits = torch.from_numpy(model.decision_function(noise[10:].reshape(-1, 192))).float().reshape(20, 1, 2, 2)
+    pred = torch.nn.functional.interpolate(logits, size=(16, 16), mode="bilinear", align_corners=False)[:, 0] > 0
+    reference = jaccard_score(fg[10:].flatten().numpy(), pred.flatten().numpy(), average=None, labels=[False, True])
+    assert chance["iou_background"] == pytest.approx(reference[0]) and chance["iou_object"] == pytest.approx(reference[1])
+    masks = segmentation_probe(noise[:10], fg[:10], noise[10:], fg[10:], 8, return_masks=True)["masks"]
+    assert torch.equal(masks, pred)
+    with pytest.raises(ValueError, match="train_x"):
+        segmentation_probe(x[:10, :3], fg[:10], x[10:], fg[10:], 8)
+    with pytest.raises(ValueError, match="train_fg"):
+        segmentation_probe(x[:10], torch.zeros_like(fg[:10]), x[10:], fg[10:], 8)
+    with pytest.raises(ValueError, match="patch"):
+        patch_features(None, images, 5)
+
+
 @pytest.mark.parametrize("kind", ["cuda", "mps"])
 def test_attention_scores_stay_on_the_device(kind):
     """Every score works on device tensors (emulated) and gives the CPU's numbers there."""

@@ -12,7 +12,8 @@ One module per concept, everything re-exported here (``from lecture_utils.dino i
   (keep 60 % of the [CLS] attention mass, compare with the object mask);
 * :mod:`.attention_scores` - what the 60 % Jaccard hides: :func:`mass_on_object`, :func:`auroc_per_image`,
   k-patch masks of a head or of its complement (:func:`choose_rank_mask`), :func:`uniform_jaccard`;
-* :mod:`.probes` - linear probes on frozen [CLS] features (:func:`colour_probe`, :func:`shape_probe`);
+* :mod:`.probes` - linear probes on frozen features: [CLS] (:func:`colour_probe`, :func:`shape_probe`,
+  :func:`shape_retrieval`) and patch tokens (:func:`segmentation_probe`, DINOv2's linear segmentation);
 * :mod:`.step` - :func:`self_distillation_step`, one update of the whole method.
 
 The teacher's EMA and the cosine schedules are the course-wide ones (:mod:`lecture_utils.schedules`).
@@ -46,7 +47,15 @@ from .config import (
 )
 from .later_losses import gram_loss, ibot_patch_loss, koleo_loss, random_patch_mask
 from .loss import DINOLoss, entropy_stats
-from .probes import cls_features, colour_probe, object_colour, shape_probe
+from .probes import (
+    cls_features,
+    colour_probe,
+    object_colour,
+    patch_features,
+    segmentation_probe,
+    shape_probe,
+    shape_retrieval,
+)
 from .step import self_distillation_step
 
 __all__ = [
@@ -55,5 +64,6 @@ __all__ = [
     "gram_loss", "cls_attention", "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
     "OBJECT_PATCH", "patch_share", "upsample_patches", "mass_on_object", "mask_precision", "auroc_per_image",
     "top_k_mask", "rank_mask_jaccard", "rank_mask_jaccard_by_k", "choose_rank_mask", "uniform_jaccard",
-    "object_colour", "cls_features", "colour_probe", "shape_probe",
+    "object_colour", "cls_features", "colour_probe", "shape_probe", "shape_retrieval", "patch_features",
+    "segmentation_probe",
 ]
