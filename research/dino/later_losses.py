@@ -24,15 +24,25 @@ import argparse
 import copy
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lecture_utils.checkpoints import load_checkpoint
-from lecture_utils.dino import (DINO, HEAD, DINOLoss, cls_features, dino_model, gram_loss, patch_features, scene_pool,
-                                segmentation_probe, self_distillation_step, shape_retrieval)
+from lecture_utils.dino import (
+    DINO,
+    HEAD,
+    DINOLoss,
+    cls_features,
+    dino_model,
+    gram_loss,
+    patch_features,
+    scene_pool,
+    segmentation_probe,
+    self_distillation_step,
+    shape_retrieval,
+)
 from lecture_utils.runtime import BUILD_DIR, DATA_DIR
 
 STEPS, BATCH, P = 100, 32, 8
@@ -56,6 +66,14 @@ def measures(backbone, anchor, val, labelled) -> dict:
     seg = [segmentation_probe(train_x[i], label_fg[i], test_x, fg, P)["miou"] for i in picks]
     return {"nn_distance": round(nn_distance, 4), "retrieval": round(shape_retrieval(cls_features(backbone, images), shapes), 4),
             "linear_seg_n20": round(float(np.mean(seg)), 4), "gram_drift": round(drift, 5)}
+
+
+def retrieval_chance(shapes) -> float:
+    """Shape-set retrieval of a random neighbour: the mean share of other scenes with the same set of shapes."""
+    labels = shapes > 0.5
+    same = (labels[:, None] == labels[None]).all(-1).float()
+    same.fill_diagonal_(0)
+    return round((same.sum(1) / (len(labels) - 1)).mean().item(), 4)
 
 
 def run(name: str, seed: int, train, val, labelled) -> dict:
@@ -107,7 +125,9 @@ def main() -> None:
         table = {"protocol": f"{STEPS} steps of {BATCH} scenes from vit_dino.pt, one CPU thread; validation seed 1, "
                              "400 scenes; linear segmentation: N = 20 of 100 unseen seed-0 scenes (offset 8000), 5 draws",
                  "script": "research/dino/later_losses.py",
-                 "checkpoint": measures(backbone, copy.deepcopy(backbone).eval(), val, labelled), "runs": results}
+                 "checkpoint": measures(backbone, copy.deepcopy(backbone).eval(), val, labelled),
+                 "retrieval_chance": retrieval_chance(val[2]),
+                 "all_background_miou": round((1 - val[1].float().mean().item()) / 2, 4), "runs": results}
         (DATA_DIR / "dino_later_losses.json").write_text(json.dumps(table, indent=1) + "\n")
 
 

@@ -31,7 +31,7 @@ from lecture_utils.runtime import BUILD_DIR, DATA_DIR
 HERE = Path(__file__).resolve().parent
 CHANGES = {  # run name prefix -> what changed against the shipped recipe (notebook 07 prints these)
     "base": "рецепт чекпойнта (базовый)",
-    "colour_dino": "цвет как в DINO: ярк./контр./насыщ. 0.4, оттенок ±0.1 оборота, p = 0.8",
+    "colour_dino": "цвет почти как в DINO: ярк./контр./насыщ. 0.4 (у DINO насыщ. 0.2), оттенок ±0.1, p = 0.8",
     "colour": "сильнее: любой оттенок p = 0.8, оттенки серого p = 0.5",
     "geometry": "локальные кадры меньше (5–25% площади), 6 штук",
     "recipe": "настройки статьи: lr, EMA 0.996, wd 0.04→0.4, τ_t 0.04→0.07",
