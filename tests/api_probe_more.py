@@ -420,6 +420,7 @@ CASES = [
     Bad("colour_probe rows", lambda: m("dino").colour_probe(np.zeros((3, 2)), torch.rand(4, 3), np.zeros((3, 2)), torch.rand(3, 3)), "train_x"),
     Bad("shape_probe rows", lambda: m("dino").shape_probe(np.zeros((4, 2)), torch.rand(4, 3), np.zeros((2, 2)), torch.rand(3, 3)), "test_x"),
     Bad("shape_retrieval rows", lambda: m("dino").shape_retrieval(np.zeros((3, 2)), torch.rand(4, 3)), "x"),
+    Bad("shape_retrieval_chance one scene", lambda: m("dino").shape_retrieval_chance(torch.ones(1, 3)), "shapes"),
     Bad("patch_features 3-D", lambda: m("dino").patch_features(None, torch.rand(3, 8, 8), 4), "images"),
     Bad("patch_features patch bool", lambda: m("dino").patch_features(None, torch.rand(1, 3, 8, 8), True), "patch"),
     Bad("segmentation_probe test rows", lambda: m("dino").segmentation_probe(np.zeros((1, 4, 2)), torch.ones(1, 8, 8, dtype=torch.bool), np.zeros((2, 4, 2)), torch.ones(1, 8, 8, dtype=torch.bool), 4), "test_x"),

@@ -352,6 +352,9 @@ def test_shape_retrieval_counts_exact_shape_sets_of_nearest_neighbours():
     assert shape_retrieval(x, shapes) == 0.5  # 0 -> 1 and 1 -> 0 match, 2 -> 3 and 3 -> 2 do not
     assert shape_retrieval(10 * x, shapes) == 0.5  # cosine: the scale of a feature does not matter
     assert shape_retrieval(x, shapes, per_scene=True).tolist() == [True, True, False, False]
+    from lecture_utils.dino import shape_retrieval_chance
+
+    assert shape_retrieval_chance(shapes) == pytest.approx((1 / 3 + 1 / 3 + 0 + 0) / 4)  # only scenes 0 and 1 agree
 
 
 def test_segmentation_probe_against_sklearn_and_hand_made_scenes():

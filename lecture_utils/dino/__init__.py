@@ -55,6 +55,7 @@ from .probes import (
     segmentation_probe,
     shape_probe,
     shape_retrieval,
+    shape_retrieval_chance,
 )
 from .step import self_distillation_step
 
@@ -64,6 +65,6 @@ __all__ = [
     "gram_loss", "cls_attention", "attention_mass_mask", "jaccard", "shape_targets", "self_distillation_step",
     "OBJECT_PATCH", "patch_share", "upsample_patches", "mass_on_object", "mask_precision", "auroc_per_image",
     "top_k_mask", "rank_mask_jaccard", "rank_mask_jaccard_by_k", "choose_rank_mask", "uniform_jaccard",
-    "object_colour", "cls_features", "colour_probe", "shape_probe", "shape_retrieval", "patch_features",
+    "object_colour", "cls_features", "colour_probe", "shape_probe", "shape_retrieval", "shape_retrieval_chance", "patch_features",
     "segmentation_probe",
 ]

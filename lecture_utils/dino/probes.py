@@ -24,8 +24,8 @@ from torch import Tensor, nn
 
 from .attention_scores import OBJECT_PATCH, patch_share
 
-__all__ = ["object_colour", "cls_features", "colour_probe", "shape_probe", "shape_retrieval", "patch_features",
-           "segmentation_probe"]
+__all__ = ["object_colour", "cls_features", "colour_probe", "shape_probe", "shape_retrieval", "shape_retrieval_chance",
+           "patch_features", "segmentation_probe"]
 
 
 def object_colour(images: Tensor, foreground: Tensor) -> Tensor:
@@ -91,6 +91,17 @@ def shape_retrieval(x: np.ndarray, shapes: Tensor, per_scene: bool = False) -> f
     labels = shapes.numpy() > 0.5
     hits = (labels[similarity.argmax(1)] == labels).all(1)
     return hits if per_scene else float(hits.mean())
+
+
+def shape_retrieval_chance(shapes: Tensor) -> float:
+    """:func:`shape_retrieval`'s chance level: the mean share of *other* scenes holding exactly the same
+    set of shapes (what a random neighbour scores)."""
+    if not isinstance(shapes, Tensor) or shapes.ndim != 2 or len(shapes) < 2:
+        raise ValueError("shapes must be a [N, classes] tensor with N >= 2")
+    labels = shapes > 0.5
+    same = (labels[:, None] == labels[None]).all(-1).float()
+    same.fill_diagonal_(0)
+    return (same.sum(1) / (len(labels) - 1)).mean().item()
 
 
 @torch.no_grad()

@@ -42,6 +42,7 @@ from lecture_utils.dino import (
     segmentation_probe,
     self_distillation_step,
     shape_retrieval,
+    shape_retrieval_chance,
 )
 from lecture_utils.runtime import BUILD_DIR, DATA_DIR
 
@@ -66,14 +67,6 @@ def measures(backbone, anchor, val, labelled) -> dict:
     seg = [segmentation_probe(train_x[i], label_fg[i], test_x, fg, P)["miou"] for i in picks]
     return {"nn_distance": round(nn_distance, 4), "retrieval": round(shape_retrieval(cls_features(backbone, images), shapes), 4),
             "linear_seg_n20": round(float(np.mean(seg)), 4), "gram_drift": round(drift, 5)}
-
-
-def retrieval_chance(shapes) -> float:
-    """Shape-set retrieval of a random neighbour: the mean share of other scenes with the same set of shapes."""
-    labels = shapes > 0.5
-    same = (labels[:, None] == labels[None]).all(-1).float()
-    same.fill_diagonal_(0)
-    return round((same.sum(1) / (len(labels) - 1)).mean().item(), 4)
 
 
 def run(name: str, seed: int, train, val, labelled) -> dict:
@@ -126,7 +119,7 @@ def main() -> None:
                              "400 scenes; linear segmentation: N = 20 of 100 unseen seed-0 scenes (offset 8000), 5 draws",
                  "script": "research/dino/later_losses.py",
                  "checkpoint": measures(backbone, copy.deepcopy(backbone).eval(), val, labelled),
-                 "retrieval_chance": retrieval_chance(val[2]),
+                 "retrieval_chance": round(shape_retrieval_chance(val[2]), 4),
                  "all_background_miou": round((1 - val[1].float().mean().item()) / 2, 4), "runs": results}
         (DATA_DIR / "dino_later_losses.json").write_text(json.dumps(table, indent=1) + "\n")
 
