@@ -25,6 +25,7 @@ from .checks import number
 __all__ = [
     "TRAIN_SEED",
     "TEST_SEED",
+    "VAL_SEED",
     "CLASSES",
     "COLOUR_NAMES",
     "SceneConfig",
@@ -39,8 +40,9 @@ __all__ = [
 ]
 
 #: the scene seeds of the detection and segmentation notebooks (02-05) and their training scripts:
-#: checkpoints are trained on TRAIN_SEED scenes only, notebooks test on TEST_SEED scenes
-TRAIN_SEED, TEST_SEED = 100, 999
+#: checkpoints are trained on TRAIN_SEED scenes only, notebooks test on TEST_SEED scenes, and every
+#: choice a training script makes (learning rate, steps, which checkpoint) is made on VAL_SEED scenes
+TRAIN_SEED, TEST_SEED, VAL_SEED = 100, 999, 998
 
 #: Class names; label ``k`` (1-based) is ``CLASSES[k - 1]``; 0 is the background.
 CLASSES: tuple[str, ...] = ("circle", "rectangle", "triangle")

@@ -287,3 +287,37 @@ def test_voc_matching_equals_the_devkit_loop():
         coco, _ = match_detections(det, scores, labels, gt, gt_labels, 0.5, rule="coco")
         differ += int((voc != coco).sum())
     assert differ > 0  # random crowded images do hit the case where the rules disagree
+
+
+def test_paired_bootstrap_gap_matches_the_whole_set_metrics_and_covers_the_gap():
+    from lecture_utils.metrics import (
+        boundary_f_score,
+        boundary_f_scores,
+        confusion_matrix,
+        mean_iou,
+        paired_bootstrap_gap,
+    )
+    g = torch.Generator().manual_seed(0)
+    target = torch.zeros(30, 24, 24, dtype=torch.int64)
+    target[:, 6:18, 6:18] = 1
+    target[::2, 2:8, 14:22] = 2
+    noisy = torch.where(torch.rand(target.shape, generator=g) < 0.15, torch.randint(0, 3, target.shape, generator=g), target)
+    worse = torch.where(torch.rand(target.shape, generator=g) < 0.30, torch.randint(0, 3, target.shape, generator=g), target)
+    per_image = boundary_f_scores(noisy, target, 3)
+    assert len(per_image) == 30
+    assert np.concatenate(per_image).mean() == pytest.approx(boundary_f_score(noisy, target, 3))
+    gap = paired_bootstrap_gap(noisy, worse, target, 3, n_boot=500)
+    expected = mean_iou(confusion_matrix(noisy, target, 3)) - mean_iou(confusion_matrix(worse, target, 3))
+    assert gap["mIoU"][0] == pytest.approx(expected)
+    assert gap["boundary_F"][0] == pytest.approx(boundary_f_score(noisy, target, 3) - boundary_f_score(worse, target, 3))
+    for metric in ("mIoU", "boundary_F"):
+        value, low, high = gap[metric]
+        assert 0 < low <= value <= high  # less noise is better, and 30 scenes are enough to tell
+    same = paired_bootstrap_gap(noisy, noisy, target, 3, n_boot=200)
+    assert same["mIoU"] == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="pred_b"):
+        paired_bootstrap_gap(noisy, worse[:5], target, 3)
+    with pytest.raises(ValueError, match="target"):
+        paired_bootstrap_gap(noisy[0], worse[0], target[0], 3)
+    with pytest.raises(ValueError, match="n_boot"):
+        paired_bootstrap_gap(noisy, worse, target, 3, n_boot=10)

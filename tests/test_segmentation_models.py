@@ -8,6 +8,7 @@ from lecture_utils.models.segmentation import (
     FullResolutionNet,
     bilinear_kernel,
 )
+from lecture_utils.models.unet import UNet
 
 BUILDERS = {"full-res": lambda: FullResolutionNet(4), "enc-dec": lambda: EncoderDecoder(4),
             "fcn32s": lambda: FCN(4, "32s"), "fcn16s": lambda: FCN(4, "16s"), "fcn8s": lambda: FCN(4, "8s")}
@@ -40,3 +41,15 @@ def test_bilinear_initialisation_is_bilinear_upsampling():
 def test_fcn_variant_is_checked():
     with pytest.raises(ValueError, match="variant"):
         FCN(4, "4s")
+
+
+@pytest.mark.parametrize("build", [lambda s: EncoderDecoder(4, skips=s), lambda s: UNet(4, skips=s)])
+def test_the_skip_ablation_keeps_every_parameter_and_changes_only_what_the_decoder_sees(build):
+    torch.manual_seed(0)
+    with_skips = build(True).eval()
+    without = build(False).eval()
+    without.load_state_dict(with_skips.state_dict())  # the same parameters, one for one
+    x = torch.rand(2, 3, 64, 64)
+    assert not torch.allclose(with_skips(x), without(x))
+    with pytest.raises(TypeError, match="skips"):
+        build("yes")

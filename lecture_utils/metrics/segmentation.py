@@ -1,5 +1,6 @@
 """Segmentation metrics: mask IoU, the confusion matrix and what it gives (pixel accuracy,
-per-class IoU, mIoU), and the boundary F-score."""
+per-class IoU, mIoU), the boundary F-score, and paired bootstrap intervals of a difference between
+two models on the same scenes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from torch import Tensor
 
 from ..checks import number, tensor
 
-__all__ = ["mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score"]
+__all__ = ["mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
+           "boundary_f_scores", "paired_bootstrap_gap"]
 
 
 def _check_masks(name: str, masks: Tensor, ndim: int | None = 3) -> Tensor:
@@ -124,16 +126,10 @@ def _dilate(mask: Tensor, radius: int) -> Tensor:
     return F.max_pool2d(mask[None, None].float(), k, stride=1, padding=radius)[0, 0].bool()
 
 
-def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: int = 2,
-                     ignore_background: bool = True) -> float:
-    """Boundary F-score of a semantic map: how well predicted *edges* follow the true ones.
-
-    For each class, boundary pixels of the predicted and the true region are compared: precision
-    is the share of predicted boundary pixels within ``tolerance`` pixels (a square window) of a
-    true boundary pixel, recall the reverse, F their harmonic mean (Csurka et al., 2013). The
-    score is the mean over classes present in the target or the prediction; a class whose two
-    boundaries are both empty is skipped. ``pred`` and ``target`` are ``[H, W]`` or ``[N, H, W]``.
-    """
+def boundary_f_scores(pred: Tensor, target: Tensor, num_classes: int, tolerance: int = 2,
+                      ignore_background: bool = True) -> list[np.ndarray]:
+    """The boundary F of every (image, class) pair that :func:`boundary_f_score` averages, one array
+    per image (an image whose classes all have empty boundaries gives an empty array)."""
     pred, target = torch.as_tensor(pred), torch.as_tensor(target)
     if pred.shape != target.shape:
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
@@ -148,8 +144,9 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
             raise ValueError(f"{name} has class ids outside [0, {num_classes})")
     if pred.ndim == 2:
         pred, target = pred[None], target[None]
-    scores = []
+    per_image = []
     for p_map, t_map in zip(pred, target, strict=True):
+        scores = []
         for c in range(1 if ignore_background else 0, num_classes):
             pb, tb = _boundary(p_map == c), _boundary(t_map == c)
             if not pb.any() and not tb.any():
@@ -158,4 +155,66 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
             recall = (tb & _dilate(pb, tolerance)).sum() / tb.sum() if tb.any() else torch.tensor(0.0)
             f = 2 * precision * recall / (precision + recall) if precision + recall > 0 else torch.tensor(0.0)
             scores.append(float(f))
-    return float(np.mean(scores)) if scores else float("nan")
+        per_image.append(np.asarray(scores, dtype=np.float64))
+    return per_image
+
+
+def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: int = 2,
+                     ignore_background: bool = True) -> float:
+    """Boundary F-score of a semantic map: how well predicted *edges* follow the true ones.
+
+    For each class, boundary pixels of the predicted and the true region are compared: precision
+    is the share of predicted boundary pixels within ``tolerance`` pixels (a square window) of a
+    true boundary pixel, recall the reverse, F their harmonic mean (Csurka et al., 2013). The
+    score is the mean over classes present in the target or the prediction; a class whose two
+    boundaries are both empty is skipped. ``pred`` and ``target`` are ``[H, W]`` or ``[N, H, W]``.
+    """
+    scores = np.concatenate(boundary_f_scores(pred, target, num_classes, tolerance, ignore_background))
+    return float(scores.mean()) if scores.size else float("nan")
+
+
+def paired_bootstrap_gap(pred_a: Tensor, pred_b: Tensor, target: Tensor, num_classes: int, *,
+                         n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+    """mIoU and boundary F of model A minus model B on the same scenes, with a paired bootstrap interval.
+
+    ``pred_a``, ``pred_b``, ``target``: ``[N, H, W]`` class ids of N scenes. Scenes are resampled with
+    replacement (the same draw for both models, so what the scenes share cancels); each draw recomputes
+    both metrics exactly as the whole-set numbers are computed (mIoU from the summed confusion matrix,
+    boundary F as the mean over the drawn scenes' (scene, class) pairs). Returns
+    ``{"mIoU": (gap, low, high), "boundary_F": (gap, low, high)}``: the gap on all scenes and the
+    central ``level`` interval of the draws.
+    """
+    target = torch.as_tensor(target)
+    if target.ndim != 3 or len(target) < 2:
+        raise ValueError(f"target must be [N, H, W] with N >= 2 scenes, got {tuple(target.shape)}")
+    for name, p in (("pred_a", pred_a), ("pred_b", pred_b)):
+        if tuple(torch.as_tensor(p).shape) != tuple(target.shape):
+            raise ValueError(f"{name} {tuple(torch.as_tensor(p).shape)} must have the target's shape {tuple(target.shape)}")
+    number("n_boot", n_boot, low=100, integer=True)
+    number("level", level, low=0.5, high=0.999)
+    number("seed", seed, low=0, integer=True)
+    n = len(target)
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    out = {}
+    per_model = {}
+    for name, pred in (("a", pred_a), ("b", pred_b)):
+        pred = torch.as_tensor(pred)
+        conf = torch.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, target, strict=True)]).double()
+        f = boundary_f_scores(pred, target, num_classes)
+        per_model[name] = (conf.numpy(), np.array([x.sum() for x in f]), np.array([x.size for x in f], dtype=np.float64))
+
+    def miou(conf):  # [..., K, K] -> [...]: the mean IoU over classes present in either map
+        tp = np.diagonal(conf, axis1=-2, axis2=-1)
+        union = conf.sum(-1) + conf.sum(-2) - tp
+        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+        return np.nanmean(iou, axis=-1)
+
+    whole = {k: (miou(c.sum(0)), fs.sum() / max(fc.sum(), 1)) for k, (c, fs, fc) in per_model.items()}
+    boot = {k: (miou(c[draws].sum(1)), fs[draws].sum(1) / np.maximum(fc[draws].sum(1), 1))
+            for k, (c, fs, fc) in per_model.items()}
+    tail = 100 * (1 - level) / 2
+    for i, metric in enumerate(("mIoU", "boundary_F")):
+        gaps = boot["a"][i] - boot["b"][i]
+        low, high = np.percentile(gaps, [tail, 100 - tail])
+        out[metric] = (float(whole["a"][i] - whole["b"][i]), float(low), float(high))
+    return out

@@ -96,11 +96,18 @@ class EncoderDecoder(nn.Module):
 
     Everything the decoder knows about *where* must squeeze through the 4x4 bottleneck of a
     128x128 image: it "knows what, forgets where".
+
+    ``skips=True`` adds each encoder map to the decoder map of the same size (LinkNet's way: the
+    widths already match), so the same network with the same parameters gets its "where" back;
+    the pair isolates what skip connections buy.
     """
 
-    def __init__(self, num_classes: int, widths=ENCODER_WIDTHS):
+    def __init__(self, num_classes: int, widths=ENCODER_WIDTHS, skips: bool = False):
         super().__init__()
         number("num_classes", num_classes, low=1, integer=True)
+        if not isinstance(skips, bool):
+            raise TypeError(f"skips must be True or False, got {skips!r}")
+        self.skips = skips
         self.encoder = Encoder(widths)
         rev = list(widths[::-1]) + [widths[0]]
         self.decoder = nn.Sequential(*[
@@ -111,7 +118,15 @@ class EncoderDecoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, 2 ** len(self.encoder.widths))
-        return self.classifier(self.decoder(self.encoder(x)[-1]))
+        feats = self.encoder(x)
+        if not self.skips:
+            return self.classifier(self.decoder(feats[-1]))
+        y = feats[-1]
+        for i, stage in enumerate(self.decoder):
+            y = stage(y)
+            if i < len(feats) - 1:
+                y = y + feats[-2 - i]  # the encoder map at this resolution (stride 16, 8, 4, 2)
+        return self.classifier(y)
 
 
 class FCN(nn.Module):

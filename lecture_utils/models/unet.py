@@ -47,10 +47,17 @@ class UNet(nn.Module):
     halves the channels, concatenation with the same-size encoder map, double conv).
 
     ``norm="none"`` drops BatchNorm, for regression where the output's scale matters
-    (notebook 06: batch statistics make each prediction depend on the rest of the batch)."""
+    (notebook 06: batch statistics make each prediction depend on the rest of the batch).
 
-    def __init__(self, num_classes: int, widths=UNET_WIDTHS, in_channels: int = 3, norm: str = "batch"):
+    ``skips=False`` concatenates zeros instead of the encoder maps: the same layers and parameter
+    count, but the decoder sees only the bottleneck (notebook 05's ablation of the skips)."""
+
+    def __init__(self, num_classes: int, widths=UNET_WIDTHS, in_channels: int = 3, norm: str = "batch",
+                 skips: bool = True):
         super().__init__()
+        if not isinstance(skips, bool):
+            raise TypeError(f"skips must be True or False, got {skips!r}")
+        self.skips = skips
         number("num_classes", num_classes, low=1, integer=True)
         number("in_channels", in_channels, low=1, integer=True)
         check_widths("widths", widths, min_len=2)  # one level would have nothing to skip
@@ -80,7 +87,9 @@ class UNet(nn.Module):
                 x = self.pool(x)
         decoded = []
         for up, conv, skip in zip(self.up, self.up_conv, reversed(skips), strict=True):
-            x = conv(torch.cat([skip, up(x)], dim=1))  # "copy" the encoder map next to the upsampled one
+            x = up(x)
+            # "copy" the encoder map next to the upsampled one (zeros of its shape in the ablation)
+            x = conv(torch.cat([skip if self.skips else torch.zeros_like(skip), x], dim=1))
             decoded.append(x)
         out = self.classifier(x)
         return (out, skips, decoded) if return_skips else out

@@ -16,10 +16,12 @@ __all__ = ["SEGMENTERS", "OPERATORS"]
 
 SEGMENTERS = {
     "encdec": lambda k: EncoderDecoder(k),
+    "encdec_skip": lambda k: EncoderDecoder(k, skips=True),  # the same net and parameters, with additive skips
     "fcn32s": lambda k: FCN(k, "32s"),
     "fcn16s": lambda k: FCN(k, "16s"),
     "fcn8s": lambda k: FCN(k, "8s"),
     "unet": lambda k: UNet(k),
+    "unet_noskip": lambda k: UNet(k, skips=False),  # the same net and parameters, skips replaced by zeros
     "linknet": lambda k: LinkNet(k),  # the paper's stem: 7x7 stride-2 conv + max-pool (stride 4)
     "linknet_s2": lambda k: LinkNet(k, widths=(16, 32, 64, 128), stem_stride=2),  # lighter, stride 2
 }
