@@ -81,6 +81,12 @@ MUTATIONS = {
             ("the centre at size / 2 instead of (size - 1) / 2", [("(t - (size - 1) / 2)", "(t - size / 2)")]),
             ("the tent's width is the kernel size, not the factor", [(".abs() / factor", ".abs() / size")]),
         ],
+        "iou_from_confusion": [
+            ("the union counts the true positives twice", [("conf.sum(0) + conf.sum(1) - tp", "conf.sum(0) + conf.sum(1)")]),
+            ("recall, TP / (TP + FN), instead of IoU", [("union = conf.sum(0) + conf.sum(1) - tp", "union = conf.sum(1)")]),
+            ("an absent class counted as IoU 0 in the mean",
+             [("return iou, float(iou[~iou.isnan()].mean())", "return iou, float(iou.nan_to_num(0.0).mean())")]),
+        ],
     },
     "05_unet_linknet": {
         "crop_to": [

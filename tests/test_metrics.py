@@ -321,3 +321,16 @@ def test_paired_bootstrap_gap_matches_the_whole_set_metrics_and_covers_the_gap()
         paired_bootstrap_gap(noisy[0], worse[0], target[0], 3)
     with pytest.raises(ValueError, match="n_boot"):
         paired_bootstrap_gap(noisy, worse, target, 3, n_boot=10)
+
+
+def test_flops_by_part_adds_up_to_the_model_and_reaches_into_module_lists():
+    from lecture_utils.cost import flops_by_part, model_cost
+    from lecture_utils.models.unet import UNet
+
+    model = UNet(3, widths=(4, 8, 16))
+    parts = flops_by_part(model, size=32)
+    assert set(parts) == {"down", "pool", "up", "up_conv", "classifier"}  # down/up are nn.ModuleLists
+    assert parts["down"] > 0 and parts["up_conv"] > 0 and parts["pool"] == 0
+    assert sum(parts.values()) == pytest.approx(model_cost(model, size=32, batch=1, repeats=1)["GFLOPs"])
+    with pytest.raises(TypeError, match="model"):
+        flops_by_part("unet")
