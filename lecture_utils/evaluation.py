@@ -16,13 +16,13 @@ from torch import Tensor
 from .checks import number
 from .data import stack_images, to_coco
 from .metrics import (
-    boundary_f_score,
     coco_evaluate,
     confusion_matrix,
     detections_to_coco,
     mean_iou,
     per_class_iou,
     pixel_accuracy,
+    scene_scores,
 )
 from .models.yolo import yolo_decode
 from .pde import relative_l2
@@ -143,6 +143,9 @@ def evaluate_segmenter(model: torch.nn.Module, scenes: list[dict], num_classes: 
                           for i in range(0, len(images), batch_size)])
     seconds = clock["seconds"] / len(scenes)
     conf = confusion_matrix(pred, target, num_classes)
+    per_scene = scene_scores(pred, target, num_classes)  # boundary F once, for the number and for intervals
+    boundary_f = float(per_scene["boundary_F_sum"].sum() / per_scene["boundary_F_count"].sum()) \
+        if per_scene["boundary_F_count"].sum() else float("nan")
     return {"pixel_accuracy": pixel_accuracy(conf), "mIoU": mean_iou(conf), "per_class_IoU": per_class_iou(conf),
-            "boundary_F": boundary_f_score(pred, target, num_classes), "predictions": pred,
+            "boundary_F": boundary_f, "predictions": pred, "scene_scores": per_scene,
             "seconds_per_image": seconds}

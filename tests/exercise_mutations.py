@@ -89,9 +89,13 @@ MUTATIONS = {
         ],
     },
     "05_unet_linknet": {
-        "crop_to": [
-            ("the top-left corner instead of the centre", [("top, left = (h - n) // 2, (w - n) // 2", "top, left = 0, 0")]),
-            ("off by one", [("top, left = (h - n) // 2, (w - n) // 2", "top, left = (h - n) // 2 + 1, (w - n) // 2 + 1")]),
+        "border_weight_map": [
+            ("the distance inside each object (edt of the mask, not of its complement)",
+             [("ndi.distance_transform_edt(~m)", "ndi.distance_transform_edt(m)")]),
+            ("only the nearest object: d1 alone", [("(d1 + d2) ** 2", "(2 * d1) ** 2")]),
+            ("sigma squared without the factor 2", [("(2 * sigma**2)", "(sigma**2)")]),
+            ("the border term also inside the objects", [("np.where(background, border, 0.0)", "border")]),
+            ("the class weights replaced, not added to", [("np.asarray(class_weight_map, dtype=np.float64) + ", "")]),
         ],
         "linknet_decoder_block": [
             ("no output padding: the size becomes 2n - 1", [(", output_padding=1", "")]),

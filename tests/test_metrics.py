@@ -296,6 +296,7 @@ def test_paired_bootstrap_gap_matches_the_whole_set_metrics_and_covers_the_gap()
         confusion_matrix,
         mean_iou,
         paired_bootstrap_gap,
+        scene_scores,
     )
     g = torch.Generator().manual_seed(0)
     target = torch.zeros(30, 24, 24, dtype=torch.int64)
@@ -306,21 +307,23 @@ def test_paired_bootstrap_gap_matches_the_whole_set_metrics_and_covers_the_gap()
     per_image = boundary_f_scores(noisy, target, 3)
     assert len(per_image) == 30
     assert np.concatenate(per_image).mean() == pytest.approx(boundary_f_score(noisy, target, 3))
-    gap = paired_bootstrap_gap(noisy, worse, target, 3, n_boot=500)
+    a, b = scene_scores(noisy, target, 3), scene_scores(worse, target, 3)
+    gap = paired_bootstrap_gap(a, b, n_boot=500)
     expected = mean_iou(confusion_matrix(noisy, target, 3)) - mean_iou(confusion_matrix(worse, target, 3))
     assert gap["mIoU"][0] == pytest.approx(expected)
     assert gap["boundary_F"][0] == pytest.approx(boundary_f_score(noisy, target, 3) - boundary_f_score(worse, target, 3))
     for metric in ("mIoU", "boundary_F"):
         value, low, high = gap[metric]
         assert 0 < low <= value <= high  # less noise is better, and 30 scenes are enough to tell
-    same = paired_bootstrap_gap(noisy, noisy, target, 3, n_boot=200)
-    assert same["mIoU"] == (0.0, 0.0, 0.0)
-    with pytest.raises(ValueError, match="pred_b"):
-        paired_bootstrap_gap(noisy, worse[:5], target, 3)
-    with pytest.raises(ValueError, match="target"):
-        paired_bootstrap_gap(noisy[0], worse[0], target[0], 3)
+    assert paired_bootstrap_gap(a, a, n_boot=200)["mIoU"] == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="scores_b"):
+        paired_bootstrap_gap(a, scene_scores(worse[:5], target[:5], 3))
+    with pytest.raises(TypeError, match="scores_a"):
+        paired_bootstrap_gap(noisy, b)
     with pytest.raises(ValueError, match="n_boot"):
-        paired_bootstrap_gap(noisy, worse, target, 3, n_boot=10)
+        paired_bootstrap_gap(a, b, n_boot=10)
+    with pytest.raises(ValueError, match="pred"):
+        scene_scores(noisy[0], target[0], 3)
 
 
 def test_flops_by_part_adds_up_to_the_model_and_reaches_into_module_lists():

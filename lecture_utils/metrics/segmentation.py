@@ -12,7 +12,7 @@ from torch import Tensor
 from ..checks import number, tensor
 
 __all__ = ["mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
-           "boundary_f_scores", "paired_bootstrap_gap"]
+           "boundary_f_scores", "scene_scores", "paired_bootstrap_gap"]
 
 
 def _check_masks(name: str, masks: Tensor, ndim: int | None = 3) -> Tensor:
@@ -173,48 +173,61 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
     return float(scores.mean()) if scores.size else float("nan")
 
 
-def paired_bootstrap_gap(pred_a: Tensor, pred_b: Tensor, target: Tensor, num_classes: int, *,
-                         n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> dict:
+def scene_scores(pred: Tensor, target: Tensor, num_classes: int) -> dict:
+    """What every whole-set metric is built from, per scene: ``confusion`` ``[N, K, K]`` (float64) and the
+    sum and count of the scene's boundary F values (``boundary_F_sum``, ``boundary_F_count``, ``[N]``).
+    Summed over any subset of scenes they give that subset's mIoU and boundary F exactly."""
+    pred, target = torch.as_tensor(pred), torch.as_tensor(target)
+    if target.ndim != 3 or tuple(pred.shape) != tuple(target.shape):
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must both be [N, H, W]")
+    conf = torch.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, target, strict=True)]).double()
+    f = boundary_f_scores(pred, target, num_classes)
+    return {"confusion": conf.numpy(), "boundary_F_sum": np.array([x.sum() for x in f]),
+            "boundary_F_count": np.array([x.size for x in f], dtype=np.float64)}
+
+
+def _miou_np(conf: np.ndarray) -> np.ndarray:
+    """[..., K, K] -> [...]: the mean IoU over classes present in either map (as :func:`mean_iou`)."""
+    tp = np.diagonal(conf, axis1=-2, axis2=-1)
+    union = conf.sum(-1) + conf.sum(-2) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+    return np.nanmean(iou, axis=-1)
+
+
+def paired_bootstrap_gap(scores_a: dict, scores_b: dict, *, n_boot: int = 2000, level: float = 0.95,
+                         seed: int = 0) -> dict:
     """mIoU and boundary F of model A minus model B on the same scenes, with a paired bootstrap interval.
 
-    ``pred_a``, ``pred_b``, ``target``: ``[N, H, W]`` class ids of N scenes. Scenes are resampled with
-    replacement (the same draw for both models, so what the scenes share cancels); each draw recomputes
-    both metrics exactly as the whole-set numbers are computed (mIoU from the summed confusion matrix,
-    boundary F as the mean over the drawn scenes' (scene, class) pairs). Returns
-    ``{"mIoU": (gap, low, high), "boundary_F": (gap, low, high)}``: the gap on all scenes and the
-    central ``level`` interval of the draws.
+    ``scores_a``, ``scores_b``: :func:`scene_scores` of the two models on the same N scenes
+    (``evaluate_segmenter`` returns them as ``"scene_scores"``). Scenes are resampled with replacement
+    (the same draw for both models, so what the scenes share cancels); each draw recomputes both metrics
+    exactly as the whole-set numbers are computed (mIoU from the summed confusion matrix, boundary F as
+    the mean over the drawn scenes' (scene, class) pairs). Returns ``{"mIoU": (gap, low, high),
+    "boundary_F": (gap, low, high)}``: the gap on all scenes and the central ``level`` interval of the draws.
     """
-    target = torch.as_tensor(target)
-    if target.ndim != 3 or len(target) < 2:
-        raise ValueError(f"target must be [N, H, W] with N >= 2 scenes, got {tuple(target.shape)}")
-    for name, p in (("pred_a", pred_a), ("pred_b", pred_b)):
-        if tuple(torch.as_tensor(p).shape) != tuple(target.shape):
-            raise ValueError(f"{name} {tuple(torch.as_tensor(p).shape)} must have the target's shape {tuple(target.shape)}")
+    keys = ("confusion", "boundary_F_sum", "boundary_F_count")
+    for name, sc in (("scores_a", scores_a), ("scores_b", scores_b)):
+        if not isinstance(sc, dict) or any(k not in sc for k in keys):
+            raise TypeError(f"{name} must be the dict of scene_scores(pred, target, num_classes)")
+    n = len(scores_a["confusion"])
+    if n < 2 or len(scores_b["confusion"]) != n or scores_a["confusion"].shape != scores_b["confusion"].shape:
+        raise ValueError(f"scores_a and scores_b must cover the same N >= 2 scenes, got {n} and {len(scores_b['confusion'])}")
     number("n_boot", n_boot, low=100, integer=True)
     number("level", level, low=0.5, high=0.999)
     number("seed", seed, low=0, integer=True)
-    n = len(target)
     draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-    out = {}
-    per_model = {}
-    for name, pred in (("a", pred_a), ("b", pred_b)):
-        pred = torch.as_tensor(pred)
-        conf = torch.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, target, strict=True)]).double()
-        f = boundary_f_scores(pred, target, num_classes)
-        per_model[name] = (conf.numpy(), np.array([x.sum() for x in f]), np.array([x.size for x in f], dtype=np.float64))
 
-    def miou(conf):  # [..., K, K] -> [...]: the mean IoU over classes present in either map
-        tp = np.diagonal(conf, axis1=-2, axis2=-1)
-        union = conf.sum(-1) + conf.sum(-2) - tp
-        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
-        return np.nanmean(iou, axis=-1)
+    def metrics(sc, idx=None):
+        conf, fs, fc = (sc[k] if idx is None else sc[k][idx] for k in keys)
+        axis = 0 if idx is None else 1
+        return _miou_np(conf.sum(axis)), fs.sum(axis) / np.maximum(fc.sum(axis), 1)
 
-    whole = {k: (miou(c.sum(0)), fs.sum() / max(fc.sum(), 1)) for k, (c, fs, fc) in per_model.items()}
-    boot = {k: (miou(c[draws].sum(1)), fs[draws].sum(1) / np.maximum(fc[draws].sum(1), 1))
-            for k, (c, fs, fc) in per_model.items()}
+    whole_a, whole_b = metrics(scores_a), metrics(scores_b)
+    boot_a, boot_b = metrics(scores_a, draws), metrics(scores_b, draws)
     tail = 100 * (1 - level) / 2
+    out = {}
     for i, metric in enumerate(("mIoU", "boundary_F")):
-        gaps = boot["a"][i] - boot["b"][i]
-        low, high = np.percentile(gaps, [tail, 100 - tail])
-        out[metric] = (float(whole["a"][i] - whole["b"][i]), float(low), float(high))
+        low, high = np.percentile(boot_a[i] - boot_b[i], [tail, 100 - tail])
+        out[metric] = (float(whole_a[i] - whole_b[i]), float(low), float(high))
     return out
