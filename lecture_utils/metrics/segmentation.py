@@ -173,15 +173,15 @@ def boundary_f_score(pred: Tensor, target: Tensor, num_classes: int, tolerance: 
     return float(scores.mean()) if scores.size else float("nan")
 
 
-def scene_scores(pred: Tensor, target: Tensor, num_classes: int) -> dict:
+def scene_scores(pred: Tensor, target: Tensor, num_classes: int, tolerance: int = 2) -> dict:
     """What every whole-set metric is built from, per scene: ``confusion`` ``[N, K, K]`` (float64) and the
-    sum and count of the scene's boundary F values (``boundary_F_sum``, ``boundary_F_count``, ``[N]``).
-    Summed over any subset of scenes they give that subset's mIoU and boundary F exactly."""
+    sum and count of the scene's boundary F values (``boundary_F_sum``, ``boundary_F_count``, ``[N]``; at
+    ``tolerance`` pixels). Summed over any subset of scenes they give that subset's mIoU and boundary F exactly."""
     pred, target = torch.as_tensor(pred), torch.as_tensor(target)
     if target.ndim != 3 or tuple(pred.shape) != tuple(target.shape):
         raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must both be [N, H, W]")
     conf = torch.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, target, strict=True)]).double()
-    f = boundary_f_scores(pred, target, num_classes)
+    f = boundary_f_scores(pred, target, num_classes, tolerance)
     return {"confusion": conf.numpy(), "boundary_F_sum": np.array([x.sum() for x in f]),
             "boundary_F_count": np.array([x.size for x in f], dtype=np.float64)}
 
