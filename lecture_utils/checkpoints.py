@@ -18,7 +18,7 @@ import torch
 
 from .runtime import DATA_DIR
 
-__all__ = ["CHECKPOINT_DIR", "sha256_of", "save_checkpoint", "load_checkpoint"]
+__all__ = ["CHECKPOINT_DIR", "sha256_of", "save_checkpoint", "load_checkpoint", "save_result", "load_result"]
 
 # LECTURE_CHECKPOINT_DIR lets the tests run the training scripts without touching the shipped files
 CHECKPOINT_DIR = Path(os.environ.get("LECTURE_CHECKPOINT_DIR", DATA_DIR / "checkpoints"))
@@ -124,6 +124,51 @@ def load_checkpoint(model: torch.nn.Module, name: str, directory: Path | str = C
     if verbose:
         print(f"loaded {name} (sha256 {expected[:12]}…)")
     return payload.get("meta", {})
+
+
+def save_result(name: str, tensors: dict, meta: dict | None = None, directory: Path | str = CHECKPOINT_DIR) -> str:
+    """Save the tensors a script measured (and plain-data ``meta``) as ``name``; record its sha256.
+
+    For measurements too slow for a notebook (many trainings): the notebook loads them with
+    :func:`load_result`, re-measures a part live and checks that it agrees."""
+    _check_name(name)
+    if not isinstance(tensors, dict) or not tensors or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()):
+        raise TypeError("tensors must be a non-empty dict of name -> torch.Tensor")
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    _check_meta(meta or {})
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save({"tensors": {k: v.detach().cpu() for k, v in tensors.items()}, "meta": meta or {}}, directory / name)
+    digest = sha256_of(directory / name)
+    entries = _manifest(directory)
+    entries[name] = digest
+    (directory / MANIFEST).write_text("".join(f"{d}  {n}\n" for n, d in sorted(entries.items())))
+    return digest
+
+
+def load_result(name: str, directory: Path | str = CHECKPOINT_DIR, verbose: bool = True) -> tuple[dict, dict] | None:
+    """``(tensors, meta)`` of a verified :func:`save_result` file, or None (with the reason) if refused."""
+    _check_name(name)
+    directory = Path(directory)
+    problem, expected = _file_problem(directory, name)
+    payload = None
+    if problem is None:
+        try:
+            payload = torch.load(directory / name, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - any unreadable file means "unusable"
+            problem = f"{directory / name} cannot be read ({type(err).__name__})"
+        else:
+            if not isinstance(payload, dict) or not isinstance(payload.get("tensors"), dict):
+                problem = f"{name} is not a course result file (a dict with 'tensors' and 'meta')"
+    if problem:
+        if verbose:
+            print(f"result not used: {problem}")
+        return None
+    if verbose:
+        print(f"loaded {name} (sha256 {expected[:12]}…)")
+    return payload["tensors"], payload.get("meta", {})
 
 
 def _file_problem(directory: Path, name: str) -> tuple[str | None, str | None]:

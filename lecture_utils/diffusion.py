@@ -23,7 +23,7 @@ from .data import SceneConfig
 from .models.unet import double_conv
 
 __all__ = ["DIFFUSION_SCENES", "NoiseSchedule", "to_model_range", "timestep_embedding", "DenoisingUNet", "diffusion_loss",
-           "ddim_sample", "extract_features"]
+           "ddpm_step", "ddpm_sample", "ddim_sample", "extract_features"]
 
 #: notebook 08's scenes: 32 x 32, one or two large shapes (11-19 px) of random colour on a
 #: textured random background, so the class is the shape and colour does not give it away
@@ -178,6 +178,58 @@ def diffusion_loss(model: nn.Module, schedule: NoiseSchedule, images: Tensor,
     t = torch.randint(0, schedule.steps, (x0.shape[0],), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     return F.mse_loss(model(schedule.q_sample(x0, t, noise), t), noise)
+
+
+def ddpm_step(x_t: Tensor, eps: Tensor, abar_t, abar_prev, noise: Tensor) -> Tensor:
+    """One ancestral DDPM step x_t -> x_{t-1} (Ho et al., eq. 11, with the posterior's variance):
+
+        x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) * eps) / sqrt(alpha_t) + sigma_t * z,
+        alpha_t = abar_t / abar_prev,  beta_t = 1 - alpha_t,  sigma_t^2 = beta_t (1 - abar_prev) / (1 - abar_t).
+
+    ``abar_prev`` is abar of the step the sampler goes to (1 after the last step, where sigma = 0). Written
+    with the two abar values, so the same step serves a respaced schedule (a subsequence of the steps)."""
+    if x_t.shape != eps.shape or x_t.shape != noise.shape:
+        raise ValueError(f"x_t, eps and noise must have one shape, got {tuple(x_t.shape)}, {tuple(eps.shape)}, "
+                         f"{tuple(noise.shape)}")
+    abar_t, abar_prev = torch.as_tensor(abar_t, dtype=x_t.dtype), torch.as_tensor(abar_prev, dtype=x_t.dtype)
+    if not (0 < abar_t < abar_prev <= 1):
+        raise ValueError(f"need 0 < abar_t < abar_prev <= 1 (the sampler goes towards less noise), got "
+                         f"abar_t = {float(abar_t)}, abar_prev = {float(abar_prev)}")
+    alpha = abar_t / abar_prev
+    beta = 1 - alpha
+    mean = (x_t - beta / (1 - abar_t).sqrt() * eps) / alpha.sqrt()
+    var = beta * (1 - abar_prev) / (1 - abar_t)
+    return mean + var.sqrt() * noise
+
+
+@torch.no_grad()
+def ddpm_sample(model: nn.Module, schedule: NoiseSchedule, shape: tuple[int, ...], steps: int = 100,
+                generator: torch.Generator | None = None, device: torch.device | str | None = None,
+                keep: tuple[int, ...] = ()) -> tuple[Tensor, dict[int, tuple[Tensor, Tensor]]]:
+    """Ancestral (stochastic) DDPM sampling on ``steps`` evenly spaced steps of the schedule (respacing:
+    each step's beta recomputed from abar of the two steps it joins). Every random number is drawn on the
+    CPU from ``generator``. Returns the [0, 1] images and, for each step in ``keep`` that the sampler
+    visits, ``(x_t, predicted x_0)`` on the CPU in [0, 1]."""
+    from .runtime import resolve_device
+
+    number("steps", steps, low=1, high=schedule.steps, integer=True)
+    if len(shape) != 4 or any(not isinstance(s, int) or s < 1 for s in shape):
+        raise ValueError(f"shape must be (B, C, H, W) of positive ints, got {shape!r}")
+    device = resolve_device(model, device)
+    model.eval()
+    abar = schedule.alpha_bar.float()
+    ts = torch.linspace(schedule.steps - 1, 0, steps).round().long().tolist()
+    x = torch.randn(shape, generator=generator).to(device)
+    kept = {}
+    for i, t in enumerate(ts):
+        eps = model(x, torch.full((shape[0],), t, device=device, dtype=torch.long))
+        if t in keep:
+            x0 = ((x - (1 - abar[t]).sqrt() * eps) / abar[t].sqrt()).clamp(-1, 1)
+            kept[t] = ((x.clamp(-1, 1).cpu() + 1) / 2, (x0.cpu() + 1) / 2)
+        abar_prev = abar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0)
+        z = torch.randn(shape, generator=generator).to(device)
+        x = ddpm_step(x, eps, abar[t].to(device), abar_prev.to(device), z)
+    return (x.clamp(-1, 1) + 1) / 2, kept
 
 
 @torch.no_grad()

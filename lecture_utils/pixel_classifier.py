@@ -65,6 +65,26 @@ class PixelEnsemble(nn.Module):
         entropy = -(share * share.clamp_min(1e-12).log()).sum(1)
         return counts.argmax(1).reshape(b, h, w), entropy.reshape(b, h, w)
 
+    @torch.no_grad()
+    def disagreement(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """The uncertainty of the official code (``predict_labels`` in yandex-research/ddpm-segmentation):
+        the entropy of the members' mean softmax minus the mean of the members' own entropies (a
+        Jensen-Shannon divergence: zero when all members predict the same distribution, whatever its
+        entropy). Returns the map ``[B, H, W]`` and each image's score ``[B]``, the mean of its top 10 %."""
+        self.eval()
+        if features.ndim != 4 or features.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"features must be [B, {self.mean.shape[0]}, H, W], got {tuple(features.shape)}")
+        b, c, h, w = features.shape
+        x = (features.permute(0, 2, 3, 1).reshape(-1, c) - self.mean) / self.std
+        probs = torch.stack([m(x).softmax(1) for m in self.members])  # [M, P, K]
+
+        def entropy(p):
+            return -(p * p.clamp_min(1e-12).log()).sum(-1)
+
+        js = (entropy(probs.mean(0)) - entropy(probs).mean(0)).clamp_min(0).reshape(b, h * w)
+        top = max(1, (h * w) // 10)
+        return js.reshape(b, h, w), js.topk(top, dim=1).values.mean(1)
+
 
 def train_pixel_ensemble(features: Tensor, labels: Tensor, num_classes: int, *, members: int = 5,
                          epochs: int = 4, batch_size: int = 512, lr: float = 1e-3, seed: int = 0,

@@ -96,6 +96,25 @@ def test_pixel_ensemble_learns_a_separable_problem():
         train_pixel_ensemble(rgb_xy_features(images), labels[:, :8], 2)
 
 
+
+def test_disagreement_is_zero_for_identical_members_and_matches_the_formula():
+    torch.manual_seed(0)
+    images = torch.rand(3, 3, 8, 8)
+    labels = (images[:, 0] > 0.5).long()
+    ens = train_pixel_ensemble(rgb_xy_features(images), labels, 2, members=3, epochs=2)
+    js, score = ens.disagreement(rgb_xy_features(images))
+    assert js.shape == labels.shape and score.shape == (3,) and js.min() >= 0
+    x = (rgb_xy_features(images).permute(0, 2, 3, 1).reshape(-1, 5) - ens.mean) / ens.std
+    with torch.no_grad():
+        p = torch.stack([m(x).softmax(1) for m in ens.members])
+    h = lambda q: -(q * q.log()).sum(-1)  # noqa: E731
+    torch.testing.assert_close(js.reshape(-1), (h(p.mean(0)) - h(p).mean(0)).clamp_min(0), atol=1e-5, rtol=0)
+    assert score[0] == pytest.approx(js[0].flatten().topk(6).values.mean().item())
+    same = type(ens)([ens.members[0]] * 3, ens.mean, ens.std)
+    assert same.disagreement(rgb_xy_features(images))[0].max() < 1e-6  # agreeing members: no uncertainty
+    with pytest.raises(ValueError, match="features"):
+        ens.disagreement(images)
+
 def test_checkpoint_sha256_is_checked(tmp_path):
     model = small_unet()
     save_checkpoint(model, "ddpm.pt", {"steps": 1}, directory=tmp_path)

@@ -326,6 +326,38 @@ def test_paired_bootstrap_gap_matches_the_whole_set_metrics_and_covers_the_gap()
         scene_scores(noisy[0], target[0], 3)
 
 
+def test_paired_draw_bootstrap_averages_per_draw_gaps_and_widens_with_draw_luck():
+    from lecture_utils.metrics import confusion_matrix, mean_iou, paired_draw_bootstrap
+    g = torch.Generator().manual_seed(1)
+    target = torch.zeros(12, 16, 16, dtype=torch.int64)
+    target[:, 4:12, 4:12] = 1
+
+    def predictions(rate):
+        flip = torch.rand(target.shape, generator=g) < rate
+        return torch.where(flip, 1 - target, target)
+
+    def confusions(rates):  # one row per labelled-set draw, one confusion per test scene
+        return torch.stack([torch.stack([confusion_matrix(p, t, 2) for p, t in zip(predictions(r), target, strict=True)])
+                            for r in rates]).double()
+
+    a, b = confusions([0.05, 0.08, 0.06, 0.07]), confusions([0.20, 0.25, 0.22, 0.30])
+    gap, low, high = paired_draw_bootstrap(a, b, n_boot=400)
+    expected = np.mean([mean_iou(a[d].sum(0)) - mean_iou(b[d].sum(0)) for d in range(4)])
+    assert gap == pytest.approx(expected)
+    assert 0 < low <= gap <= high
+    assert paired_draw_bootstrap(a, a, n_boot=100) == (0.0, 0.0, 0.0)
+    # draws of very different luck widen the interval, at the same mean gap
+    lucky = confusions([0.01, 0.15, 0.02, 0.14])
+    _, low2, high2 = paired_draw_bootstrap(lucky, b, n_boot=400)
+    assert high2 - low2 > high - low
+    with pytest.raises(ValueError, match="conf_b"):
+        paired_draw_bootstrap(a, b[:, :5])
+    with pytest.raises(ValueError, match="conf_a"):
+        paired_draw_bootstrap(-a, b)
+    with pytest.raises(ValueError, match="level"):
+        paired_draw_bootstrap(a, b, level=1.0)
+
+
 def test_flops_by_part_adds_up_to_the_model_and_reaches_into_module_lists():
     from lecture_utils.cost import flops_by_part, model_cost
     from lecture_utils.models.unet import UNet

@@ -30,6 +30,7 @@ from .segmentation import (
     mask_iou,
     mean_iou,
     paired_bootstrap_gap,
+    paired_draw_bootstrap,
     paired_mask_iou,
     per_class_iou,
     pixel_accuracy,
@@ -40,5 +41,5 @@ __all__ = [
     "match_detections", "MATCH_RULES", "object_recall", "precision_recall_curve", "average_precision", "AP_METHODS",
     "mean_average_precision", "COCO_STATS", "coco_evaluate", "pycocotools_evaluate", "pycocotools_matches", "detections_to_coco",
     "mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
-    "boundary_f_scores", "scene_scores", "paired_bootstrap_gap",
+    "boundary_f_scores", "scene_scores", "paired_bootstrap_gap", "paired_draw_bootstrap",
 ]

@@ -12,7 +12,7 @@ from torch import Tensor
 from ..checks import number, tensor
 
 __all__ = ["mask_iou", "paired_mask_iou", "confusion_matrix", "pixel_accuracy", "per_class_iou", "mean_iou", "boundary_f_score",
-           "boundary_f_scores", "scene_scores", "paired_bootstrap_gap"]
+           "boundary_f_scores", "scene_scores", "paired_bootstrap_gap", "paired_draw_bootstrap"]
 
 
 def _check_masks(name: str, masks: Tensor, ndim: int | None = 3) -> Tensor:
@@ -231,3 +231,37 @@ def paired_bootstrap_gap(scores_a: dict, scores_b: dict, *, n_boot: int = 2000, 
         low, high = np.percentile(boot_a[i] - boot_b[i], [tail, 100 - tail])
         out[metric] = (float(whole_a[i] - whole_b[i]), float(low), float(high))
     return out
+
+
+def paired_draw_bootstrap(conf_a, conf_b, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple:
+    """mIoU of method A minus method B when both were trained on the same D random labelled sets
+    ("draws") and scored on the same S test scenes, with a two-level paired bootstrap interval.
+
+    ``conf_a``, ``conf_b``: per-draw, per-scene confusion matrices ``[D, S, K, K]``. The gap is the mean
+    over draws of (mIoU_A(draw) - mIoU_B(draw)), each mIoU from the draw's confusion summed over the scenes.
+    Each bootstrap replicate resamples the draws *and* the scenes with replacement, the same replicate for
+    both methods: the interval covers both sources of luck, which labelled scenes one got and which test
+    scenes one scored on. Returns ``(gap, low, high)``: the gap on all draws and scenes and the central
+    ``level`` interval of the replicates.
+    """
+    a, b = (np.asarray(c.numpy() if isinstance(c, Tensor) else c, dtype=np.float64) for c in (conf_a, conf_b))
+    for name, c in (("conf_a", a), ("conf_b", b)):
+        if c.ndim != 4 or c.shape[-1] != c.shape[-2] or not np.isfinite(c).all() or (c < 0).any():
+            raise ValueError(f"{name} must be non-negative confusion matrices [D, S, K, K], got shape {c.shape}")
+    if a.shape != b.shape or a.shape[0] < 2 or a.shape[1] < 2:
+        raise ValueError(f"conf_a and conf_b must cover the same D >= 2 draws and S >= 2 scenes, "
+                         f"got {a.shape} and {b.shape}")
+    number("n_boot", n_boot, low=100, integer=True)
+    number("level", level, low=0.5, high=0.999)
+    number("seed", seed, low=0, integer=True)
+    d, s = a.shape[:2]
+    rng = np.random.default_rng(seed)
+    # a replicate's scene resample is a weight per scene (how often it was drawn); a draw resample, indices
+    scene_weights = np.stack([np.bincount(rng.integers(0, s, s), minlength=s) for _ in range(n_boot)]).astype(np.float64)
+    draw_idx = rng.integers(0, d, size=(n_boot, d))
+    gaps = _miou_np(np.einsum("rs,dskl->rdkl", scene_weights, a)) - _miou_np(np.einsum("rs,dskl->rdkl", scene_weights, b))
+    boot = np.take_along_axis(gaps, draw_idx, axis=1).mean(1)
+    gap = float((_miou_np(a.sum(1)) - _miou_np(b.sum(1))).mean())
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return gap, float(low), float(high)

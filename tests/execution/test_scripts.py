@@ -24,6 +24,7 @@ RUNS = {
     "segmenters": ["train_segmenters.py", "--steps", "2", "--only", "unet", "fcn8s"],
     "operators": ["train_operators.py", "--steps", "2", "--only", "unet", "fno"],
     "ddpm": ["train_ddpm.py", "--steps", "2", "--batch-size", "4", "--save-every", "1"],
+    "label_efficiency": ["label_efficiency_08.py", "--part", "all"],
     "dino": ["train_dino.py", "--mode", "dino", "--steps", "2", "--batch", "4", "--pool", "16",
              "--eval-every", "2", "--save-every", "1", "--freeze-last-layer", "1"],
     "dino_supervised": ["train_dino.py", "--mode", "supervised", "--steps", "2", "--batch", "4", "--pool", "16",
@@ -33,7 +34,7 @@ CHECKPOINTS = {"detectors_course": "faster_rcnn_course.pt", "detectors_torchvisi
                "detectors_yolo": "yolo_v1.pt", "detectors_openvocab": "yolo_open_vocab.pt",
                "detectors_fast_align": "fast_rcnn_align.pt", "detectors_openvocab_random": "yolo_open_vocab_random.pt",
                "segmenters": "seg_fcn8s.pt", "operators": "operator_fno.pt",
-               "ddpm": "ddpm_scenes.pt", "dino": "vit_dino.pt", "dino_supervised": "vit_supervised.pt"}
+               "ddpm": "ddpm_scenes.pt", "label_efficiency": "label_efficiency_08.pt", "dino": "vit_dino.pt", "dino_supervised": "vit_supervised.pt"}
 
 
 @pytest.mark.parametrize("kind", ["cuda", "mps"])
@@ -43,12 +44,14 @@ def test_training_script_runs_on_an_emulated_device(name, kind, tmp_path):
     env.update(LECTURE_EMULATE=kind, LECTURE_SMOKE="1", LECTURE_ALLOW_DOWNLOAD="0", HF_HUB_OFFLINE="1",
                LECTURE_BUILD_DIR=str(tmp_path / "build"), LECTURE_CHECKPOINT_DIR=str(tmp_path / "ckpt"),
                MPLBACKEND="Agg", PYTHONPATH=str(REPO), LECTURE_THREADS=os.environ.get("LECTURE_THREADS", "2"))
-    if name.startswith("detectors_openvocab"):  # it starts from the shipped closed-set YOLO
+    needs = {"detectors_openvocab": "yolo_v1.pt", "detectors_openvocab_random": "yolo_v1.pt",
+             "label_efficiency": "ddpm_scenes.pt"}  # scripts that start from a shipped checkpoint
+    if name in needs:
         from lecture_utils.checkpoints import CHECKPOINT_DIR, sha256_of
 
         (tmp_path / "ckpt").mkdir()
-        shutil.copy(CHECKPOINT_DIR / "yolo_v1.pt", tmp_path / "ckpt")
-        (tmp_path / "ckpt" / "SHA256SUMS").write_text(f"{sha256_of(tmp_path / 'ckpt' / 'yolo_v1.pt')}  yolo_v1.pt\n")
+        shutil.copy(CHECKPOINT_DIR / needs[name], tmp_path / "ckpt")
+        (tmp_path / "ckpt" / "SHA256SUMS").write_text(f"{sha256_of(tmp_path / 'ckpt' / needs[name])}  {needs[name]}\n")
     script, *args = RUNS[name]
     done = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
