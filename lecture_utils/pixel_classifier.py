@@ -18,7 +18,8 @@ __all__ = ["PixelMLP", "PixelEnsemble", "train_pixel_ensemble", "pixel_coordinat
 
 
 class PixelMLP(nn.Module):
-    """Linear-ReLU-BatchNorm twice, then a linear layer to the classes (the paper's head, narrower)."""
+    """Linear-ReLU-BatchNorm twice (128 and 32 units), then a linear layer to the classes: the head of the
+    official code (and of DatasetGAN before it) for a small number of classes."""
 
     def __init__(self, in_dim: int, num_classes: int, hidden: tuple[int, int] = (128, 32)):
         super().__init__()

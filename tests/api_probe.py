@@ -484,6 +484,9 @@ CASES = [
     Bad("operator inputs 2-D", lambda: m("models.neural_operator").operator_inputs(torch.rand(8, 8),
                                                                                    torch.rand(8, 8)), "a"),
     Bad("spectral modes 0", lambda: m("models.neural_operator").SpectralConv2d(3, 5, 0), "modes"),
+    Bad("UNO modes count", lambda: m("models.neural_operator").UNO2d(modes=(8, 4)), "modes"),
+    Bad("UNO width 0", lambda: m("models.neural_operator").UNO2d(width=0), "width"),
+    Bad("operator block grid", lambda: m("models.neural_operator").OperatorBlock(2, 2, 8)(torch.rand(1, 2, 16, 16), (4, 4)), "output"),
     Bad("FNO modes 0", lambda: m("models.neural_operator").FNO2d(modes=0), "modes"),
     # PDE, selective search, simulated detector
     Bad("cell_centres 1", lambda: m("pde").cell_centres(1), "n"),

@@ -6,6 +6,7 @@ import torch
 
 from lecture_utils.models.neural_operator import (
     FNO2d,
+    UNO2d,
     SpectralConv2d,
     UNetOperator,
     operator_inputs,
@@ -131,3 +132,34 @@ def test_fno_gradients_flow():
     a, f, u = torch.full((2, 16, 16), A_HIGH), torch.rand(2, 16, 16), torch.rand(2, 16, 16)
     relative_l2(fno(a, f), u).mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in fno.parameters())
+
+
+def test_spectral_layer_resamples_the_same_function_on_another_grid():
+    """A band-limited input's image on a 16x16 grid is the 32x32 image, sampled at the coarse cells' centres."""
+    torch.manual_seed(0)
+    layer = SpectralConv2d(2, 3, modes=4)
+    x, y = cell_centres(32)
+    smooth = torch.tensor(np.stack([np.cos(2 * math.pi * x) + np.sin(2 * math.pi * 2 * y), np.cos(2 * math.pi * (x + y))]),
+                          dtype=torch.float32)[None]
+    with torch.no_grad():
+        fine = layer(smooth)
+        coarse = layer(smooth, size=(16, 16))
+        coarse_from_coarse = layer(smooth[..., ::2, ::2])
+    # the inverse FFT samples at the grid's points k / 16 of the period: the 32-grid's points 0, 2, 4, ...
+    torch.testing.assert_close(coarse, fine[..., ::2, ::2], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(coarse, coarse_from_coarse, atol=1e-5, rtol=1e-4)  # and the input's grid does not matter
+    assert fine.shape == (1, 3, 32, 32) and coarse.shape == (1, 3, 16, 16)
+    with pytest.raises(ValueError, match="output"):
+        layer(smooth, size=(6, 6))
+
+
+@pytest.mark.parametrize("n", [32, 64])
+def test_uno_runs_on_two_grids_and_its_gradients_flow(n):
+    uno = UNO2d(width=4)
+    a, f = torch.full((2, n, n), A_HIGH), torch.rand(2, n, n)
+    out = uno(a, f)
+    assert out.shape == (2, n, n)
+    relative_l2(out, torch.rand(2, n, n)).mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in uno.parameters())
+    with pytest.raises(ValueError, match="modes"):
+        UNO2d(modes=(8, 4))
