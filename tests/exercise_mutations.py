@@ -129,9 +129,12 @@ MUTATIONS = {
         ],
     },
     "08_diffusion_segmentation": {
-        "noise_to_step": [
-            ("no square root on the signal's factor", [("a.sqrt() * x0", "a * x0")]),
-            ("the noise scaled by its variance instead of its standard deviation", [("(1 - a).sqrt() * noise", "(1 - a) * noise")]),
+        "ancestral_step": [
+            ("the noise's variance beta instead of the posterior's", [("(beta * (1 - abar_prev) / (1 - abar_t)) ** 0.5 * noise",
+                                                                       "beta ** 0.5 * noise")]),
+            ("no square root under the noise coefficient", [("beta / (1 - abar_t) ** 0.5 * eps", "beta / (1 - abar_t) * eps")]),
+            ("alpha-bar where alpha belongs", [("/ alpha ** 0.5", "/ abar_t ** 0.5")]),
+            ("no noise added", [("mean + (beta * (1 - abar_prev) / (1 - abar_t)) ** 0.5 * noise", "mean")]),
         ],
         "my_features": [
             ("the hooks are never removed", [("        h.remove()", "        pass")],

@@ -125,3 +125,22 @@ def test_checkpoint_sha256_is_checked(tmp_path):
     data[-10] ^= 0xFF
     (tmp_path / "ddpm.pt").write_bytes(bytes(data))
     assert load_checkpoint(small_unet(), "ddpm.pt", directory=tmp_path, verbose=False) is None
+
+
+def test_ddpm_step_is_the_posterior_mean_and_the_sampler_is_reproducible():
+    from lecture_utils.diffusion import ddpm_sample, ddpm_step
+    s = NoiseSchedule(200)
+    abar = s.alpha_bar
+    x0 = torch.rand(2, 3, 4, 4, dtype=torch.float64) * 2 - 1
+    eps = torch.randn_like(x0)
+    t = 120
+    x_t = abar[t].sqrt() * x0 + (1 - abar[t]).sqrt() * eps
+    beta = s.betas[t]
+    posterior = abar[t - 1].sqrt() * beta / (1 - abar[t]) * x0 + (1 - beta).sqrt() * (1 - abar[t - 1]) / (1 - abar[t]) * x_t
+    torch.testing.assert_close(ddpm_step(x_t, eps, abar[t], abar[t - 1], torch.zeros_like(x0)), posterior)
+    model = small_unet()
+    a, kept = ddpm_sample(model, s, (2, 3, 8, 8), steps=10, keep=(199, 0), generator=torch.Generator().manual_seed(3))
+    b, _ = ddpm_sample(model, s, (2, 3, 8, 8), steps=10, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.min() >= 0 and a.max() <= 1 and set(kept) == {199, 0}
+    c, _ = ddpm_sample(model, s, (2, 3, 8, 8), steps=10, generator=torch.Generator().manual_seed(3), clip_denoised=False)
+    assert not torch.equal(a, c)
