@@ -1,6 +1,6 @@
 """Train notebook 06's shipped neural operators on the same PDE data and budget.
 
-    python scripts/train_operators.py [--steps 4000] [--only unet unet_bn fno] [--threads 0]
+    python scripts/train_operators.py [--steps 4000] [--only unet unet_bn fno uno] [--threads 0]
 
 Data: 1000 training samples at 32x32 (``make_pde_dataset(1000, 32, seed=0)``), tested on 200
 others (seed 1) at 32x32 and, zero-shot, at 64x64. Every model: the same mini-batches (20

@@ -8,7 +8,7 @@ notebook 06 (``operator_<name>.pt``). DINO's ViTs are built by :mod:`lecture_uti
 
 from __future__ import annotations
 
-from .neural_operator import FNO2d, UNetOperator
+from .neural_operator import FNO2d, UNetOperator, UNO2d
 from .segmentation import FCN, EncoderDecoder
 from .unet import LinkNet, UNet
 
@@ -30,4 +30,5 @@ OPERATORS = {
     "unet": lambda: UNetOperator(),
     "unet_bn": lambda: UNetOperator(norm="batch"),
     "fno": lambda: FNO2d(),
+    "uno": lambda: UNO2d(),  # the lecture's figure: spectral layers on a U of grids, with skips
 }
