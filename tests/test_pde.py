@@ -6,9 +6,9 @@ import torch
 
 from lecture_utils.models.neural_operator import (
     FNO2d,
-    UNO2d,
     SpectralConv2d,
     UNetOperator,
+    UNO2d,
     operator_inputs,
 )
 from lecture_utils.pde import (
