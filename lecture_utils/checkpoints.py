@@ -93,6 +93,11 @@ def save_checkpoint(model: torch.nn.Module, name: str, meta: dict | None = None,
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save({"state_dict": state, "meta": meta or {}}, directory / name)
+    return _register(directory, name)
+
+
+def _register(directory: Path, name: str) -> str:
+    """Record ``name``'s sha256 in the folder's manifest (kept sorted); return the digest."""
     digest = sha256_of(directory / name)
     entries = _manifest(directory)
     entries[name] = digest
@@ -141,11 +146,7 @@ def save_result(name: str, tensors: dict, meta: dict | None = None, directory: P
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.save({"tensors": {k: v.detach().cpu() for k, v in tensors.items()}, "meta": meta or {}}, directory / name)
-    digest = sha256_of(directory / name)
-    entries = _manifest(directory)
-    entries[name] = digest
-    (directory / MANIFEST).write_text("".join(f"{d}  {n}\n" for n, d in sorted(entries.items())))
-    return digest
+    return _register(directory, name)
 
 
 def load_result(name: str, directory: Path | str = CHECKPOINT_DIR, verbose: bool = True) -> tuple[dict, dict] | None:

@@ -4,6 +4,8 @@ Every method is trained on the same random subsets ("draws") of one labelled poo
 same test scenes, so the methods can be compared draw by draw (paired). Draws for choosing settings
 (validation) and draws for the final measurement (test) come from disjoint generator seeds.
 
+* :func:`scene_tensors`: a seed's scenes with their images and label maps stacked;
+* :func:`scene_confusions`: one confusion matrix per scene (what every paired comparison is built from);
 * :func:`labelled_draw`: the indices of a draw;
 * :func:`flip_rotate`: the augmentation of the scratch baseline (the same for image and labels);
 * :func:`train_scratch_unet`: the baseline that sees only the N labelled scenes;
@@ -24,9 +26,28 @@ from .models.unet import UNet
 from .pixel_classifier import train_pixel_ensemble
 from .train import fit
 
-__all__ = ["labelled_draw", "flip_rotate", "train_scratch_unet", "block_step_scores", "choose_features"]
+__all__ = ["scene_tensors", "scene_confusions", "labelled_draw", "flip_rotate", "train_scratch_unet", "block_step_scores", "choose_features"]
 
 PURPOSES = ("test", "validation")
+
+
+def scene_tensors(seed: int, count: int, config=None) -> tuple[list, Tensor, Tensor]:
+    """Scenes ``0 .. count - 1`` of ``seed`` (notebook 08's ``DIFFUSION_SCENES`` by default), their images
+    ``[count, 3, H, W]`` and semantic label maps ``[count, H, W]``."""
+    from .data import make_scene
+    from .diffusion import DIFFUSION_SCENES
+
+    number("count", count, low=1, integer=True)
+    scenes = [make_scene(seed, i, config or DIFFUSION_SCENES) for i in range(count)]
+    return (scenes, torch.stack([s["image"].as_subclass(Tensor) for s in scenes]),
+            torch.stack([s["semantic"].as_subclass(Tensor) for s in scenes]))
+
+
+def scene_confusions(pred: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """``[N, K, K]`` int confusion matrices, one per scene, of ``pred`` against ``labels`` (both ``[N, H, W]``)."""
+    if pred.ndim != 3 or pred.shape != labels.shape:
+        raise ValueError(f"pred {tuple(pred.shape)} and labels {tuple(labels.shape)} must both be [N, H, W]")
+    return torch.stack([confusion_matrix(p, t, num_classes) for p, t in zip(pred, labels, strict=True)]).int()
 
 
 def labelled_draw(pool_size: int, n: int, draw: int, purpose: str = "test") -> Tensor:

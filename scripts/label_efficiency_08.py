@@ -30,12 +30,14 @@ import torch
 from tqdm.auto import tqdm
 
 from lecture_utils.checkpoints import load_checkpoint, save_result
-from lecture_utils.data import CLASSES, make_scene
-from lecture_utils.diffusion import DIFFUSION_SCENES, DenoisingUNet, NoiseSchedule, extract_features
+from lecture_utils.data import CLASSES
+from lecture_utils.diffusion import DenoisingUNet, NoiseSchedule, extract_features
 from lecture_utils.few_labels import (
     block_step_scores,
     choose_features,
     labelled_draw,
+    scene_confusions,
+    scene_tensors,
     train_scratch_unet,
 )
 from lecture_utils.metrics import confusion_matrix, mean_iou
@@ -54,13 +56,11 @@ RESULT = "label_efficiency_08.pt"
 
 
 def load_scenes(seed, count):
-    scenes = [make_scene(seed, i, DIFFUSION_SCENES) for i in range(count)]
-    return (torch.stack([s["image"].as_subclass(torch.Tensor) for s in scenes]),
-            torch.stack([s["semantic"].as_subclass(torch.Tensor) for s in scenes]))
+    return scene_tensors(seed, count)[1:]
 
 
 def per_scene_confusions(pred, labels):
-    return torch.stack([confusion_matrix(p, t, K) for p, t in zip(pred, labels, strict=True)]).int()
+    return scene_confusions(pred, labels, K)
 
 
 def mlp_part(device, pool, val, test):

@@ -84,6 +84,15 @@ class SpectralConv2d(nn.Module):
         return torch.fft.irfft2(out, s=(oh, ow), norm="forward")
 
 
+def _lift_padded(lift: nn.Module, a: Tensor, f: Tensor, pad_fraction: float) -> tuple[Tensor, int]:
+    """Lift the inputs to features and zero-pad them by ``pad_fraction`` of the side (FNO and U-NO alike);
+    returns the padded features and the unpadded side ``n`` (to cut the padding off at the end)."""
+    x = lift(operator_inputs(a, f))
+    n = x.shape[-1]
+    pad = round(pad_fraction * n)
+    return F.pad(x, (0, pad, 0, pad)), n
+
+
 class FNO2d(nn.Module):
     """Lift (1x1 conv) -> ``depth`` x [spectral conv + 1x1 conv, GELU] -> project (two 1x1 convs).
 
@@ -105,10 +114,7 @@ class FNO2d(nn.Module):
         self.project = nn.Sequential(nn.Conv2d(width, 4 * width, 1), nn.GELU(), nn.Conv2d(4 * width, 1, 1))
 
     def forward(self, a: Tensor, f: Tensor) -> Tensor:
-        x = self.lift(operator_inputs(a, f))
-        n = x.shape[-1]
-        pad = round(self.pad_fraction * n)
-        x = F.pad(x, (0, pad, 0, pad))
+        x, n = _lift_padded(self.lift, a, f, self.pad_fraction)
         for i, (spectral, pointwise) in enumerate(zip(self.spectral, self.pointwise, strict=True)):
             x = spectral(x) + pointwise(x)
             if i < len(self.spectral) - 1:
@@ -118,8 +124,8 @@ class FNO2d(nn.Module):
 
 
 class OperatorBlock(nn.Module):
-    """One U-NO layer: a spectral convolution that samples its output on a grid ``scale`` times the
-    block's reference grid, plus a 1x1 convolution interpolated there (the local, non-spectral part), GELU."""
+    """One U-NO layer: a spectral convolution that samples its output on the grid ``size``, plus a 1x1
+    convolution interpolated there (the local, non-spectral part), then GELU."""
 
     def __init__(self, c_in: int, c_out: int, modes: int):
         super().__init__()
@@ -156,11 +162,8 @@ class UNO2d(nn.Module):
         self.project = nn.Sequential(nn.Conv2d(w, 4 * w, 1), nn.GELU(), nn.Conv2d(4 * w, 1, 1))
 
     def forward(self, a: Tensor, f: Tensor) -> Tensor:
-        x0 = self.lift(operator_inputs(a, f))
-        n = x0.shape[-1]
-        pad = round(self.pad_fraction * n)
-        x0 = F.pad(x0, (0, pad, 0, pad))
-        grid = [max(1, round(s * (n + pad))) for s in self.SCALES]
+        x0, n = _lift_padded(self.lift, a, f, self.pad_fraction)
+        grid = [max(1, round(s * x0.shape[-1])) for s in self.SCALES]
         e1 = self.blocks[0](x0, (grid[0], grid[0]))
         e2 = self.blocks[1](e1, (grid[1], grid[1]))
         d1 = self.blocks[2](e2, (grid[2], grid[2]))
