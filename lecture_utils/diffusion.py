@@ -167,15 +167,21 @@ class DenoisingUNet(nn.Module):
 
 
 def diffusion_loss(model: nn.Module, schedule: NoiseSchedule, images: Tensor,
-                   generator: torch.Generator | None = None) -> Tensor:
+                   generator: torch.Generator | None = None, step: int | None = None) -> Tensor:
     """The DDPM "simple" loss: noise [0, 1] ``images`` to random steps, MSE of the predicted noise.
 
-    Steps and noise are drawn on the CPU from ``generator`` (the global generator when ``None``,
-    which ``train.fit`` seeds in a fork) and moved to the images' device."""
+    With ``step`` every image is noised to that one step instead: the same network, loss and data
+    become a denoising autoencoder at a single noise level (notebook 08's control). Steps and noise
+    are drawn on the CPU from ``generator`` (the global generator when ``None``, which ``train.fit``
+    seeds in a fork) and moved to the images' device."""
     if not isinstance(images, Tensor) or images.ndim != 4 or len(images) == 0:
         raise ValueError(f"images must be a non-empty batch [N, C, H, W], got {getattr(images, 'shape', type(images))}")
     x0 = to_model_range(images)
-    t = torch.randint(0, schedule.steps, (x0.shape[0],), generator=generator).to(x0.device)
+    if step is None:
+        t = torch.randint(0, schedule.steps, (x0.shape[0],), generator=generator).to(x0.device)
+    else:
+        number("step", step, low=0, high=schedule.steps - 1, integer=True)
+        t = torch.full((x0.shape[0],), step, dtype=torch.long, device=x0.device)
     noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     return F.mse_loss(model(schedule.q_sample(x0, t, noise), t), noise)
 

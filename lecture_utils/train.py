@@ -139,26 +139,37 @@ def train_detector(model: torch.nn.Module, steps: int, *, batch_size: int = 8, l
                seed=seed + start)
 
 
-def train_operator(model: torch.nn.Module, data: dict, steps: int, *, batch_size: int = 20, lr: float = 2e-3,
+def train_operator(model: torch.nn.Module, data, steps: int, *, batch_size: int = 20, lr: float = 2e-3,
                    seed: int = 0, device: Device = None, desc: str = "training") -> list[float]:
     """Train ``model(a, f) -> u`` on ``data`` (``make_pde_dataset``'s dict) with the mean relative
-    L2 error as the loss; mini-batches are drawn from epochs shuffled with ``seed``."""
+    L2 error as the loss; mini-batches are drawn from epochs shuffled with ``seed``.
+
+    ``data`` may also be a list of such dicts (the same PDEs on several grids, say): step i then
+    takes its batch from ``data[i % len(data)]``, each with its own shuffled epochs. This is
+    multi-resolution training, which only a resolution-independent model (an operator) can do."""
     from .pde import relative_l2
 
-    if not isinstance(data, dict) or any(k not in data for k in ("a", "f", "u")):
-        raise ValueError("data must be make_pde_dataset's dict with 'a', 'f' and 'u'")
-    num = len(data["a"])
-    if batch_size < 1 or batch_size > num:
-        raise ValueError(f"batch_size must be in [1, {num}], got {batch_size}")
+    sets = list(data) if isinstance(data, (list, tuple)) else [data]
+    if not sets or any(not isinstance(d, dict) or any(k not in d for k in ("a", "f", "u")) for d in sets):
+        raise ValueError("data must be make_pde_dataset's dict with 'a', 'f' and 'u' (or a non-empty list of them)")
+    smallest = min(len(d["a"]) for d in sets)
+    if batch_size < 1 or batch_size > smallest:
+        raise ValueError(f"batch_size must be in [1, {smallest}], got {batch_size}")
     device = resolve_device(model, device)
 
-    def batches():
-        g = torch.Generator().manual_seed(seed)
+    def epochs(d, g):
         while True:
-            order = torch.randperm(num, generator=g)
-            for i in range(0, num - batch_size + 1, batch_size):
+            order = torch.randperm(len(d["a"]), generator=g)
+            for i in range(0, len(order) - batch_size + 1, batch_size):
                 idx = order[i:i + batch_size]
-                yield data["a"][idx].to(device), data["f"][idx].to(device), data["u"][idx].to(device)
+                yield d["a"][idx].to(device), d["f"][idx].to(device), d["u"][idx].to(device)
+
+    def batches():
+        # the first set keeps the single-set order (seed), so one set in a list trains exactly as before
+        streams = [epochs(d, torch.Generator().manual_seed(seed + j)) for j, d in enumerate(sets)]
+        while True:
+            for stream in streams:
+                yield next(stream)
 
     def loss_fn(m, batch):
         a, f, u = batch

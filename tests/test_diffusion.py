@@ -144,3 +144,18 @@ def test_ddpm_step_is_the_posterior_mean_and_the_sampler_is_reproducible():
     assert torch.equal(a, b) and a.min() >= 0 and a.max() <= 1 and set(kept) == {199, 0}
     c, _ = ddpm_sample(model, s, (2, 3, 8, 8), steps=10, generator=torch.Generator().manual_seed(3), clip_denoised=False)
     assert not torch.equal(a, c)
+
+
+def test_loss_at_one_step_is_a_denoising_autoencoder():
+    """``step=`` noises every image to that step: the loss equals the MSE computed by hand at that step."""
+    model, s = small_unet(), NoiseSchedule()
+    x = torch.rand(3, 3, 16, 16)
+    loss = diffusion_loss(model, s, x, generator=torch.Generator().manual_seed(1), step=100)
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    t = torch.full((3,), 100)
+    expected = torch.nn.functional.mse_loss(model(s.q_sample(to_model_range(x), t, noise), t), noise)
+    assert torch.allclose(loss, expected)
+    with pytest.raises(ValueError, match="step"):
+        diffusion_loss(model, s, x, step=1000)
+    with pytest.raises(TypeError, match="step"):
+        diffusion_loss(model, s, x, step=1.5)

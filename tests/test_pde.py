@@ -163,3 +163,34 @@ def test_uno_runs_on_two_grids_and_its_gradients_flow(n):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in uno.parameters())
     with pytest.raises(ValueError, match="modes"):
         UNO2d(modes=(8, 4))
+
+
+def test_multiresolution_training_alternates_the_grids():
+    """A list of data sets: step i trains on set i % 2 (the model sees both grid sizes); a single set in a
+    list trains exactly as the set itself."""
+    from lecture_utils.train import train_operator
+
+    def data(n, seed):
+        g = torch.Generator().manual_seed(seed)
+        return {k: torch.rand(8, n, n, generator=g) for k in ("a", "f", "u")}
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w, self.sizes = torch.nn.Parameter(torch.ones(())), []
+
+        def forward(self, a, f):
+            self.sizes.append(a.shape[-1])
+            return self.w * f
+
+    model = Recorder()
+    train_operator(model, [data(8, 0), data(16, 1)], 4, batch_size=4)
+    assert model.sizes[:4] == [8, 16, 8, 16]
+    plain, listed = Recorder(), Recorder()
+    h1 = train_operator(plain, data(8, 0), 3, batch_size=4)
+    h2 = train_operator(listed, [data(8, 0)], 3, batch_size=4)
+    assert h1 == h2
+    with pytest.raises(ValueError, match="data"):
+        train_operator(Recorder(), [], 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_operator(Recorder(), [data(8, 0), {k: v[:2] for k, v in data(16, 1).items()}], 1, batch_size=4)
