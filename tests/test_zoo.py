@@ -15,7 +15,8 @@ SHIPPED = sorted(p.name for p in CHECKPOINT_DIR.glob("*.pt"))
 
 @pytest.mark.parametrize("name", [n for n in SHIPPED if n.startswith(("seg_", "operator_"))])
 def test_every_shipped_checkpoint_fits_its_zoo_model(name):
-    kind, key = re.match(r"(seg|operator)_(.+?)(_4k)?(_s\d+)?\.pt$", name).group(1, 2)  # _s1: another seed
+    # _s1: another seed; _multires: the same model trained on several grids
+    kind, key = re.match(r"(seg|operator)_(.+?)(_4k)?(_s\d+)?(_multires)?\.pt$", name).group(1, 2)
     model = SEGMENTERS[key](len(CLASSES) + 1) if kind == "seg" else OPERATORS[key]()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     meta = load_checkpoint(model, name, verbose=False)
