@@ -6,8 +6,9 @@
 With ``--dae-step T`` everything stays the same (network, scenes in the same order, loss, optimiser,
 EMA, budget) except that every image is noised to the one step T instead of a random step: a
 denoising autoencoder at a single noise level (Vincent et al., 2008), written to dae_scenes.pt (state
-in build/dae_state.pt). Notebook 08 compares its features with the DDPM's: what the multi-level
-diffusion objective adds over plain denoising pretraining. T = 100 (noise std 0.32 against signal
+in build/dae_state.pt). Its features are to be compared with the DDPM's in notebook 08 (not done yet:
+the run has not been made to the end): what the multi-level diffusion objective adds over plain
+denoising pretraining. T = 100 (noise std 0.32 against signal
 0.95 in [-1, 1]) was fixed before the run, the middle of the steps the DDPM's features are read at; it
 was not tuned.
 
